@@ -1,0 +1,33 @@
+# lanedye build and test entry points. `make test` is what CI runs.
+GO    ?= go
+WASM  := build/lanedye.wasm
+# Fuzz time per target for `make fuzz`.
+FUZZTIME ?= 60s
+
+.PHONY: build test unit bench fuzz clean
+
+# Go's build cache makes an unchanged rebuild cheap, so build always runs.
+build:
+	@mkdir -p build
+	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -o $(WASM) ./plugin
+	@echo "$(WASM): $$(wc -c < $(WASM)) bytes"
+
+# Every test, natively and against $(WASM); fuzz seed corpora run as tests.
+test: build
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
+
+# Each fuzz target on its own for FUZZTIME.
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+clean:
+	rm -rf build

@@ -1,0 +1,77 @@
+// Package fallback computes the route lane: the first lane of a request's lane
+// chain (lane, parent, ..., default lane) that the destination service is
+// deployed in. Every (service, lane) answer is computed at configuration time.
+package fallback
+
+import (
+	"strings"
+
+	"github.com/lanedye/lanedye/internal/lane"
+)
+
+// Table maps a destination host and a lane to the route lane.
+type Table struct {
+	routes map[string][]int // service key -> route lane per lane index
+}
+
+// New compiles services (service key -> lanes it is deployed in) and parents
+// (per lane index: the next lane to try, or lane.None to go to the default
+// lane). Parent chains must be acyclic; configuration validation checks that.
+func New(services map[string][]int, parents []int, lanes *lane.Set) *Table {
+	t := &Table{routes: make(map[string][]int, len(services))}
+	for svc, deployed := range services {
+		has := make([]bool, lanes.Len())
+		has[lane.Default] = true
+		for _, l := range deployed {
+			has[l] = true
+		}
+		route := make([]int, lanes.Len())
+		for l := range route {
+			c := l
+			for !has[c] {
+				c = parents[c]
+				if c == lane.None {
+					c = lane.Default
+				}
+			}
+			route[l] = c
+		}
+		t.routes[strings.ToLower(svc)] = route
+	}
+	return t
+}
+
+// Route returns the route lane for a request to host (port stripped) in lane l.
+// A key matches the host exactly or its first DNS label; hosts that no key
+// matches are deployed in the default lane only.
+func (t *Table) Route(host string, l int) int {
+	if r, ok := t.lookup(host); ok {
+		return r[l]
+	}
+	if i := strings.IndexByte(host, '.'); i > 0 {
+		if r, ok := t.lookup(host[:i]); ok {
+			return r[l]
+		}
+	}
+	return lane.Default
+}
+
+func (t *Table) lookup(h string) ([]int, bool) {
+	if r, ok := t.routes[h]; ok {
+		return r, true
+	}
+	if hasUpper(h) {
+		r, ok := t.routes[strings.ToLower(h)]
+		return r, ok
+	}
+	return nil, false
+}
+
+func hasUpper(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 'A' && s[i] <= 'Z' {
+			return true
+		}
+	}
+	return false
+}

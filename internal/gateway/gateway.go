@@ -1,0 +1,127 @@
+// Package gateway decides a request's lane at the ingress gateway.
+//
+// Order of decision: a trusted client lane header, then a valid sticky cookie,
+// then the rules, then the default lane. Decide reads a rules.Request and the
+// compiled configuration only; the plugin applies the result with host calls.
+package gateway
+
+import (
+	"github.com/lanedye/lanedye/internal/config"
+	"github.com/lanedye/lanedye/internal/lane"
+	"github.com/lanedye/lanedye/internal/rules"
+)
+
+// Source says where a decided lane came from. The names appear in the debug
+// header and in stat names.
+type Source uint8
+
+// Sources.
+const (
+	SourceDefault Source = iota
+	SourceHeader
+	SourceCookie
+	SourceRule
+	SourcePropagated
+	SourceBaggage
+	numSources
+)
+
+// SourceNames are the names of the sources, indexed by Source.
+var sourceNames = [numSources]string{"default", "header", "cookie", "rule", "propagated", "baggage"}
+
+func (s Source) String() string { return sourceNames[s] }
+
+// Sources returns every source, for defining one stat each.
+func Sources() []Source {
+	out := make([]Source, numSources)
+	for i := range out {
+		out[i] = Source(i)
+	}
+	return out
+}
+
+// Decision is the outcome for one request.
+type Decision struct {
+	Lane   int
+	Source Source
+	Rule   int // index into cfg.Rules.Rules(); -1 unless Source is SourceRule
+	// Route is the fallback route lane, or lane.None without a fallback section.
+	Route int
+	// SetCookie is the Set-Cookie header value to add to the response, or "".
+	SetCookie string
+	// Spoofed is true when the client sent a lane header that was not kept.
+	Spoofed bool
+}
+
+// Decide computes the lane for a request at the gateway.
+func Decide(cfg *config.Config, r *rules.Request) Decision {
+	d := Decision{Lane: lane.Default, Rule: -1, Route: lane.None}
+	decided := false
+	if v, ok := r.Header(cfg.LaneHeaderID); ok {
+		if l, known := cfg.Lanes.Lookup(v); known && cfg.Trust != nil && cfg.Trust.Holds(r) {
+			d.Lane, d.Source, decided = l, SourceHeader, true
+		} else {
+			d.Spoofed = true
+		}
+	}
+	if !decided && cfg.Sticky != nil {
+		if v, ok := r.Cookie(cfg.Sticky.Name()); ok {
+			if l, valid := cfg.Sticky.Lane(v); valid {
+				d.Lane, d.Source, decided = l, SourceCookie, true
+			}
+		}
+	}
+	if !decided {
+		if l, i, ok := cfg.Rules.Decide(r); ok {
+			d.Lane, d.Source, d.Rule = l, SourceRule, i
+		}
+	}
+	if cfg.Sticky != nil && d.Source != SourceCookie {
+		d.SetCookie = cfg.Sticky.SetCookie(d.Lane)
+	}
+	if cfg.Fallback != nil {
+		d.Route = cfg.Fallback.Table.Route(r.Host(), d.Lane)
+	}
+	return d
+}
+
+// DebugHeader is the response header that explains a decision when debug is on.
+const DebugHeader = "x-lanedye-decision"
+
+// Explainer holds every debug header value a configuration can produce, so
+// that debug mode costs no formatting per request.
+type Explainer struct {
+	bySource [][numSources]string // [lane][source]
+	byRule   []string             // rules with a fixed lane; "" for lane_from rules
+	rules    []rules.Rule
+}
+
+// NewExplainer precomputes the debug header values for cfg.
+func NewExplainer(cfg *config.Config) *Explainer {
+	e := &Explainer{bySource: make([][numSources]string, cfg.Lanes.Len()), rules: cfg.Rules.Rules()}
+	for l := range e.bySource {
+		for s := range e.bySource[l] {
+			e.bySource[l][s] = "lane=" + cfg.Lanes.Name(l) + "; source=" + sourceNames[s]
+		}
+	}
+	for _, r := range cfg.Rules.Rules() {
+		v := ""
+		if r.LaneFrom == nil {
+			v = "lane=" + cfg.Lanes.Name(r.Lane) + "; source=rule; rule=" + r.Name
+		}
+		e.byRule = append(e.byRule, v)
+	}
+	return e
+}
+
+// Explain returns "lane=gray; source=rule; rule=internal-test" for d.
+func (e *Explainer) Explain(d *Decision) string {
+	if d.Source != SourceRule || d.Rule < 0 {
+		return e.bySource[d.Lane][d.Source]
+	}
+	if v := e.byRule[d.Rule]; v != "" {
+		return v
+	}
+	// lane_from rules: the lane varies per request.
+	return e.bySource[d.Lane][SourceRule] + "; rule=" + e.rules[d.Rule].Name
+}

@@ -1,0 +1,387 @@
+package main
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"hash/fnv"
+	"strings"
+	"testing"
+
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
+)
+
+// bucket is SPEC's percentage formula, computed independently of the plugin.
+func bucket(salt, value string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(salt + "\x00" + value))
+	return h.Sum64() % 10000
+}
+
+// signed is SPEC's signed cookie value, computed independently of the plugin.
+func signed(secret, lane string) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(lane))
+	return lane + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+const seedSecret = "change-me-to-32-random-bytes!!!!"
+
+func TestSeedGrayRouter(t *testing.T) {
+	byHash := func(id string) (string, string) {
+		if bucket("percentage-30", id) < 3000 {
+			return "v2", "lane=v2; source=rule; rule=percentage-30"
+		}
+		return "v1", "lane=v1; source=default"
+	}
+	h12345, d12345 := byHash("12345")
+	hSess, dSess := byHash("abc-session")
+	const app = "myapp.example.com"
+	cases := []struct {
+		name      string
+		authority string
+		kv        []string
+		lane      string
+		debug     string
+	}{
+		{"internal tag and token", app, []string{"x-gray-tag", "internal-test", "x-gray-token", "secret-12345"}, "v2", "lane=v2; source=rule; rule=internal-test"},
+		{"tag without token is not the internal rule", app, []string{"x-gray-tag", "internal-test"}, "v1", "lane=v1; source=default"},
+		{"token without tag", app, []string{"x-gray-token", "secret-12345"}, "v1", "lane=v1; source=default"},
+		{"wrong token", app, []string{"x-gray-tag", "internal-test", "x-gray-token", "guess"}, "v1", "lane=v1; source=default"},
+		{"user 12340 tail 0", app, []string{"x-user-id", "12340"}, "v2", "lane=v2; source=rule; rule=user-tail-012"},
+		{"user 12341 tail 1", app, []string{"x-user-id", "12341"}, "v2", "lane=v2; source=rule; rule=user-tail-012"},
+		{"user 12342 tail 2", app, []string{"x-user-id", "12342"}, "v2", "lane=v2; source=rule; rule=user-tail-012"},
+		{"user 12345 by hash", app, []string{"x-user-id", "12345"}, h12345, d12345},
+		{"session cookie by hash", app, []string{"cookie", "lang=zh; session-id=abc-session"}, hSess, dSess},
+		{"region beijing", app, []string{"x-user-region", "beijing"}, "v2", "lane=v2; source=rule; rule=beijing-region"},
+		{"region shanghai", app, []string{"x-user-region", "shanghai"}, "v1", "lane=v1; source=default"},
+		{"ios 3.x", app, []string{"x-app-platform", "ios", "x-app-version", "3.2.1"}, "v2", "lane=v2; source=rule; rule=ios-platform"},
+		{"ios 2.x", app, []string{"x-app-platform", "ios", "x-app-version", "2.9.0"}, "v1", "lane=v1; source=default"},
+		{"ios 13.x is not 3.x (whole-value regex)", app, []string{"x-app-platform", "ios", "x-app-version", "13.0"}, "v1", "lane=v1; source=default"},
+		{"android 3.x", app, []string{"x-app-platform", "android", "x-app-version", "3.1"}, "v1", "lane=v1; source=default"},
+		{"internal rule wins by priority", app, []string{"x-user-id", "12345", "x-gray-tag", "internal-test", "x-gray-token", "secret-12345"}, "v2", "lane=v2; source=rule; rule=internal-test"},
+		{"host with port", app + ":443", []string{"x-user-id", "12340"}, "v2", "lane=v2; source=rule; rule=user-tail-012"},
+		{"host in upper case", "MyApp.Example.COM", []string{"x-user-id", "12340"}, "v2", "lane=v2; source=rule; rule=user-tail-012"},
+		{"other host", "other.example.com", []string{"x-user-id", "12340"}, "v1", "lane=v1; source=default"},
+		{"nothing", app, nil, "v1", "lane=v1; source=default"},
+	}
+	vmTest(t, func(t *testing.T, vm types.VMContext) {
+		h := startPlugin(t, vm, fixture(t, "seed-gray-router.json"))
+		for _, c := range cases {
+			ex := h.do(req(c.authority, "/api/version", c.kv...))
+			if got := one(t, ex.req, "x-target-version"); got != c.lane {
+				t.Errorf("%s: lane %q, want %q", c.name, got, c.lane)
+			}
+			if got := one(t, ex.resp, "x-lanedye-decision"); got != c.debug {
+				t.Errorf("%s: decision %q, want %q", c.name, got, c.debug)
+			}
+			wantCookie := ""
+			if c.lane == "v2" {
+				wantCookie = "x-sticky-version=" + signed(seedSecret, "v2") + "; Max-Age=604800; Path=/; Secure; HttpOnly; SameSite=Lax"
+			}
+			if got := one(t, ex.resp, "set-cookie"); got != wantCookie {
+				t.Errorf("%s: set-cookie %q, want %q", c.name, got, wantCookie)
+			}
+		}
+		if h12345 == "v2" && h.counter("lanedye.rule.percentage-30.matched") == 0 {
+			t.Error("percentage rule counter not incremented")
+		}
+	})
+}
+
+func TestStickyCookie(t *testing.T) {
+	const secret = "0123456789abcdef-secret"
+	cfg := `{"role":"gateway","lanes":["gray","dev-a"],
+	  "rules":[{"name":"beta","lane":"gray","match":[{"headers":{"x-beta":{"present":true}}}]},
+	           {"name":"deva","lane":"dev-a","match":[{"headers":{"x-dev":{"present":true}}}]}],
+	  "sticky":{"cookie":"x-lane","secret":"` + secret + `"%s}}`
+	vmTest(t, func(t *testing.T, vm types.VMContext) {
+		h := startPlugin(t, vm, fmt.Sprintf(cfg, ""))
+		// Dyed by rule: the response sets the cookie, next to the upstream's own.
+		ex := h.do(req("shop.example.com", "/", "x-beta", "1"), [2]string{"set-cookie", "session=s1; Path=/"})
+		if got := one(t, ex.req, "x-swimlane"); got != "gray" {
+			t.Fatalf("lane %q, want gray", got)
+		}
+		cookies := strings.Join(get(ex.resp, "set-cookie"), "\n")
+		// The SDK emulator joins added values of an existing header into one
+		// string (Envoy adds a separate header line); either way the
+		// upstream's cookie must be intact and ours present.
+		if !strings.HasPrefix(cookies, "session=s1; Path=/") {
+			t.Errorf("upstream Set-Cookie was not kept: %q", cookies)
+		}
+		want := "x-lane=" + signed(secret, "gray") + "; Max-Age=86400; Path=/; HttpOnly; SameSite=Lax"
+		if !strings.Contains(cookies, want) {
+			t.Errorf("set-cookie %q does not contain %q", cookies, want)
+		}
+
+		// The cookie alone keeps the user in the lane, and is not re-issued.
+		cookie := "x-lane=" + signed(secret, "gray")
+		ex = h.do(req("shop.example.com", "/next", "cookie", "a=b; "+cookie))
+		if got := one(t, ex.req, "x-swimlane"); got != "gray" {
+			t.Errorf("sticky lane %q, want gray", got)
+		}
+		if got := get(ex.resp, "set-cookie"); len(got) != 0 {
+			t.Errorf("cookie re-issued: %q", got)
+		}
+		// A valid cookie beats the rules.
+		ex = h.do(req("shop.example.com", "/", "cookie", cookie, "x-dev", "1"))
+		if got := one(t, ex.req, "x-swimlane"); got != "gray" {
+			t.Errorf("cookie should beat rules: lane %q", got)
+		}
+		if h.counter("lanedye.source.cookie.requests") != 2 {
+			t.Errorf("cookie source counter = %d, want 2", h.counter("lanedye.source.cookie.requests"))
+		}
+
+		// Forged, unsigned, truncated and other-secret cookies are ignored.
+		for _, bad := range []string{
+			"x-lane=gray",
+			"x-lane=gray.AAAA",
+			"x-lane=" + signed("another-secret-of-16+", "gray"),
+			"x-lane=" + signed(secret, "gray")[:20],
+			"x-lane=" + signed(secret, "grey"),
+			"x-lane=" + signed(secret, "base"),
+		} {
+			ex = h.do(req("shop.example.com", "/", "cookie", bad))
+			if got := one(t, ex.req, "x-swimlane"); got != "base" {
+				t.Errorf("cookie %q: lane %q, want base", bad, got)
+			}
+		}
+		// HTTP/2 clients may send several cookie headers.
+		ex = h.do(req("shop.example.com", "/", "cookie", "a=1", "cookie", cookie))
+		if got := one(t, ex.req, "x-swimlane"); got != "gray" {
+			t.Errorf("second cookie header: lane %q, want gray", got)
+		}
+	})
+
+	t.Run("rollback", func(t *testing.T) {
+		vmTest(t, func(t *testing.T, vm types.VMContext) {
+			cookie := "x-lane=" + signed(secret, "gray")
+			// gray leaves sticky.lanes: its cookies stop counting at once.
+			h := startPlugin(t, vm, fmt.Sprintf(cfg, `,"lanes":["dev-a"]`))
+			ex := h.do(req("shop.example.com", "/", "cookie", cookie))
+			if got := one(t, ex.req, "x-swimlane"); got != "base" {
+				t.Errorf("lane %q after gray left sticky.lanes, want base", got)
+			}
+			// Dyed into gray by a rule, but gray is no longer sticky: no cookie.
+			ex = h.do(req("shop.example.com", "/", "x-beta", "1"))
+			if got := get(ex.resp, "set-cookie"); one(t, ex.req, "x-swimlane") != "gray" || len(got) != 0 {
+				t.Errorf("non-sticky lane: lane %q, set-cookie %q", one(t, ex.req, "x-swimlane"), got)
+			}
+		})
+		vmTest(t, func(t *testing.T, vm types.VMContext) {
+			// gray leaves lanes entirely (and the rule that dyed into it).
+			h := startPlugin(t, vm, `{"role":"gateway","lanes":["dev-a"],"sticky":{"cookie":"x-lane","secret":"`+secret+`"}}`)
+			ex := h.do(req("shop.example.com", "/", "cookie", "x-lane="+signed(secret, "gray")))
+			if got := one(t, ex.req, "x-swimlane"); got != "base" {
+				t.Errorf("lane %q after gray left lanes, want base", got)
+			}
+			ex = h.do(req("shop.example.com", "/", "cookie", "x-lane="+signed(secret, "dev-a")))
+			if got := one(t, ex.req, "x-swimlane"); got != "dev-a" {
+				t.Errorf("dev-a cookie: lane %q", got)
+			}
+		})
+	})
+
+	t.Run("attributes and unsigned", func(t *testing.T) {
+		vmTest(t, func(t *testing.T, vm types.VMContext) {
+			h := startPlugin(t, vm, `{"role":"gateway","lanes":["gray"],
+			  "rules":[{"name":"all","lane":"gray"}],
+			  "sticky":{"cookie":"lane","max_age":600,"path":"/shop","domain":"example.com",
+			            "secure":true,"http_only":false,"same_site":"None"}}`)
+			ex := h.do(req("shop.example.com", "/"))
+			want := "lane=gray; Max-Age=600; Path=/shop; Domain=example.com; Secure; SameSite=None"
+			if got := one(t, ex.resp, "set-cookie"); got != want {
+				t.Errorf("set-cookie %q, want %q", got, want)
+			}
+			ex = h.do(req("shop.example.com", "/", "cookie", "lane=gray"))
+			if got := one(t, ex.resp, "x-lanedye-decision"); got != "" {
+				t.Errorf("debug header without debug: %q", got)
+			}
+			if got := get(ex.resp, "set-cookie"); len(got) != 0 {
+				t.Errorf("unsigned cookie was not accepted: set-cookie %q", got)
+			}
+		})
+	})
+}
+
+func TestTrust(t *testing.T) {
+	cfg := `{"role":"gateway","lanes":["gray","dev-a"],
+	  "rules":[{"name":"beta","lane":"gray","match":[{"headers":{"x-beta":{"present":true}}}]}],
+	  "trust":{"match":[{"headers":{"x-internal-token":{"exact":"s3cret"}}}]},
+	  "fallback":{"services":{"shop":["gray"]},"parents":{"dev-a":"gray"}},
+	  "sticky":{"cookie":"x-lane"},
+	  "debug":true}`
+	vmTest(t, func(t *testing.T, vm types.VMContext) {
+		h := startPlugin(t, vm, cfg)
+		cases := []struct {
+			name        string
+			kv          []string
+			lane, route string
+			debug       string
+		}{
+			{"spoofed lane header is dropped", []string{"x-swimlane", "gray"}, "base", "base", "lane=base; source=default"},
+			{"spoofed header, rules still run", []string{"x-swimlane", "dev-a", "x-beta", "1"}, "gray", "gray", "lane=gray; source=rule; rule=beta"},
+			{"trusted header is kept", []string{"x-swimlane", "dev-a", "x-internal-token", "s3cret"}, "dev-a", "gray", "lane=dev-a; source=header"},
+			{"trusted header skips rules", []string{"x-swimlane", "dev-a", "x-internal-token", "s3cret", "x-beta", "1"}, "dev-a", "gray", "lane=dev-a; source=header"},
+			{"trusted but unknown lane", []string{"x-swimlane", "prod-hack", "x-internal-token", "s3cret"}, "base", "base", "lane=base; source=default"},
+			{"wrong token", []string{"x-swimlane", "gray", "x-internal-token", "guess"}, "base", "base", "lane=base; source=default"},
+			{"duplicate spoofed headers", []string{"x-swimlane", "gray", "x-swimlane", "dev-a"}, "base", "base", "lane=base; source=default"},
+			{"spoofed route header is recomputed", []string{"x-lane-route", "gray"}, "base", "base", "lane=base; source=default"},
+			{"trusted lane beats the cookie", []string{"x-swimlane", "dev-a", "x-internal-token", "s3cret", "cookie", "x-lane=gray"}, "dev-a", "gray", "lane=dev-a; source=header"},
+		}
+		for _, c := range cases {
+			ex := h.do(req("shop.prod.svc.cluster.local", "/", c.kv...))
+			if got := one(t, ex.req, "x-swimlane"); got != c.lane {
+				t.Errorf("%s: lane %q, want %q", c.name, got, c.lane)
+			}
+			if got := one(t, ex.req, "x-lane-route"); got != c.route {
+				t.Errorf("%s: route %q, want %q", c.name, got, c.route)
+			}
+			if got := one(t, ex.resp, "x-lanedye-decision"); got != c.debug {
+				t.Errorf("%s: decision %q, want %q", c.name, got, c.debug)
+			}
+		}
+		if got := h.counter("lanedye.lane_header.rejected"); got != 5 {
+			t.Errorf("rejected counter = %d, want 5", got)
+		}
+	})
+
+	t.Run("no trust section", func(t *testing.T) {
+		vmTest(t, func(t *testing.T, vm types.VMContext) {
+			h := startPlugin(t, vm, `{"role":"gateway","lanes":["gray"]}`)
+			ex := h.do(req("a", "/", "x-swimlane", "gray", "x-lane-route", "gray"))
+			if got := one(t, ex.req, "x-swimlane"); got != "base" {
+				t.Errorf("lane %q, want base", got)
+			}
+			if got := get(ex.req, "x-lane-route"); len(got) != 0 {
+				t.Errorf("client route header survived without fallback: %q", got)
+			}
+		})
+	})
+}
+
+func TestRuleSemantics(t *testing.T) {
+	cfg := `{"role":"gateway","lanes":["gray","dev-a","dev-b","canary"],"debug":true,
+	"rules":[
+	  {"name":"low","priority":1,"lane":"dev-b","match":[{"headers":{"x-tie":{"present":true}}}]},
+	  {"name":"tie-first","priority":5,"lane":"dev-a","match":[{"headers":{"x-tie":{"present":true}}}]},
+	  {"name":"tie-second","priority":5,"lane":"gray","match":[{"headers":{"x-tie":{"present":true}}}]},
+	  {"name":"from-header","priority":50,"lane_from":"header:x-mspider-laneid"},
+	  {"name":"from-query","priority":49,"lane_from":"query:lane"},
+	  {"name":"wild","priority":40,"lane":"canary","hosts":["*.canary.example.com"]},
+	  {"name":"or-and","priority":30,"lane":"gray","match":[
+	     {"path":{"prefix":"/api/"},"method":{"exact":["GET","HEAD"]},"cookies":{"beta":{"present":true}}},
+	     {"query":{"preview":{"exact":"on"}}}
+	  ]},
+	  {"name":"ops","priority":20,"lane":"dev-a","match":[
+	     {"headers":{"x-agent":{"contains":["bot","crawler"],"ignore_case":true,"invert":true},
+	                 "x-plan":{"prefix":"ent","ignore_case":true}}}
+	  ]},
+	  {"name":"regex-ci","priority":19,"lane":"dev-b","match":[{"headers":{"x-team":{"regex":"team-[a-z]+","ignore_case":true}}}]},
+	  {"name":"suffix-list","priority":18,"lane":"gray","match":[{"headers":{"x-user-id":{"suffix":["7","8"]}}}]},
+	  {"name":"absent","priority":17,"lane":"canary","match":[{"headers":{"x-canary-optout":{"present":false},"x-canary":{"exact":"yes"}}}]},
+	  {"name":"exact-ci","priority":16,"lane":"gray","match":[{"headers":{"x-env":{"exact":["Staging","QA"],"ignore_case":true}}}]}
+	]}`
+	cases := []struct {
+		name      string
+		authority string
+		method    string
+		path      string
+		kv        []string
+		debug     string
+	}{
+		{"ties keep array order", "a.com", "GET", "/", []string{"x-tie", "1"}, "lane=dev-a; source=rule; rule=tie-first"},
+		{"lane_from header", "a.com", "GET", "/", []string{"x-mspider-laneid", "dev-b", "x-tie", "1"}, "lane=dev-b; source=rule; rule=from-header"},
+		{"lane_from unknown lane falls through", "a.com", "GET", "/", []string{"x-mspider-laneid", "nope", "x-tie", "1"}, "lane=dev-a; source=rule; rule=tie-first"},
+		{"lane_from query", "a.com", "GET", "/x?a=1&lane=canary", nil, "lane=canary; source=rule; rule=from-query"},
+		{"lane_from query percent-encoded", "a.com", "GET", "/x?lane=dev%2Da", nil, "lane=dev-a; source=rule; rule=from-query"},
+		{"wildcard host", "shop.canary.example.com:8443", "GET", "/", nil, "lane=canary; source=rule; rule=wild"},
+		{"wildcard does not match the bare domain", "canary.example.com", "GET", "/", nil, "lane=base; source=default"},
+		{"AND block holds", "a.com", "HEAD", "/api/v1?x=1", []string{"cookie", "beta=1"}, "lane=gray; source=rule; rule=or-and"},
+		{"AND block: wrong method", "a.com", "POST", "/api/v1", []string{"cookie", "beta=1"}, "lane=base; source=default"},
+		{"AND block: path outside prefix", "a.com", "GET", "/web/api/", []string{"cookie", "beta=1"}, "lane=base; source=default"},
+		{"AND block: query is not the path", "a.com", "GET", "/x?/api/", []string{"cookie", "beta=1"}, "lane=base; source=default"},
+		{"OR: second block", "a.com", "POST", "/x?preview=on", nil, "lane=gray; source=rule; rule=or-and"},
+		{"invert contains ignore_case + prefix ignore_case", "a.com", "GET", "/", []string{"x-agent", "Mozilla", "x-plan", "ENTERPRISE"}, "lane=dev-a; source=rule; rule=ops"},
+		{"invert excludes bots", "a.com", "GET", "/", []string{"x-agent", "GoogleBOT/2.1", "x-plan", "enterprise"}, "lane=base; source=default"},
+		{"invert never matches an absent header", "a.com", "GET", "/", []string{"x-plan", "enterprise"}, "lane=base; source=default"},
+		{"regex ignore_case whole value", "a.com", "GET", "/", []string{"x-team", "TEAM-Core"}, "lane=dev-b; source=rule; rule=regex-ci"},
+		{"regex must match the whole value", "a.com", "GET", "/", []string{"x-team", "my-team-core"}, "lane=base; source=default"},
+		{"suffix list", "a.com", "GET", "/", []string{"x-user-id", "98"}, "lane=gray; source=rule; rule=suffix-list"},
+		{"present false holds when absent", "a.com", "GET", "/", []string{"x-canary", "yes"}, "lane=canary; source=rule; rule=absent"},
+		{"present false fails when present", "a.com", "GET", "/", []string{"x-canary", "yes", "x-canary-optout", ""}, "lane=base; source=default"},
+		{"exact list ignore_case", "a.com", "GET", "/", []string{"x-env", "qa"}, "lane=gray; source=rule; rule=exact-ci"},
+		{"exact is case-sensitive by default", "a.com", "GET", "/", []string{"x-user-id", "x", "x-canary", "YES"}, "lane=base; source=default"},
+	}
+	vmTest(t, func(t *testing.T, vm types.VMContext) {
+		h := startPlugin(t, vm, cfg)
+		for _, c := range cases {
+			hs := [][2]string{{":method", c.method}, {":authority", c.authority}, {":path", c.path}}
+			for i := 0; i+1 < len(c.kv); i += 2 {
+				hs = append(hs, [2]string{c.kv[i], c.kv[i+1]})
+			}
+			ex := h.do(hs)
+			if got := one(t, ex.resp, "x-lanedye-decision"); got != c.debug {
+				t.Errorf("%s: %q, want %q", c.name, got, c.debug)
+			}
+		}
+	})
+}
+
+func TestMetrics(t *testing.T) {
+	vmTest(t, func(t *testing.T, vm types.VMContext) {
+		h := startPlugin(t, vm, fixture(t, "seed-gray-router.json"))
+		h.do(req("myapp.example.com", "/", "x-user-id", "12340"))
+		h.do(req("myapp.example.com", "/", "x-user-id", "12340"))
+		h.do(req("myapp.example.com", "/", "x-user-region", "beijing"))
+		h.do(req("other.example.com", "/"))
+		want := map[string]uint64{
+			"lanedye.lane.v2.requests":            3,
+			"lanedye.lane.v1.requests":            1,
+			"lanedye.source.rule.requests":        3,
+			"lanedye.source.default.requests":     1,
+			"lanedye.source.cookie.requests":      0,
+			"lanedye.rule.user-tail-012.matched":  2,
+			"lanedye.rule.beijing-region.matched": 1,
+			"lanedye.rule.internal-test.matched":  0,
+			"lanedye.sticky.issued":               3,
+			"lanedye.errors":                      0,
+		}
+		for name, v := range want {
+			if got := h.counter(name); got != v {
+				t.Errorf("%s = %d, want %d", name, got, v)
+			}
+		}
+	})
+}
+
+func TestGatewayFallback(t *testing.T) {
+	cfg := `{"role":"gateway","lanes":["gray","dev-a"],
+	  "rules":[{"name":"from","lane_from":"header:x-want"}],
+	  "fallback":{"route_header":"x-route","services":{"shop":["gray","dev-a"],"cart.prod.svc.cluster.local":["gray"]},"parents":{"dev-a":"gray"}}}`
+	cases := []struct{ host, lane, route string }{
+		{"shop", "dev-a", "dev-a"},
+		{"shop.prod.svc.cluster.local:80", "dev-a", "dev-a"},
+		{"cart.prod.svc.cluster.local", "dev-a", "gray"},
+		{"cart.prod.svc.cluster.local", "gray", "gray"},
+		{"cart", "gray", "base"}, // the key is the full name; "cart" alone is another host
+		{"ratings", "dev-a", "base"},
+		{"shop", "base", "base"},
+	}
+	vmTest(t, func(t *testing.T, vm types.VMContext) {
+		h := startPlugin(t, vm, cfg)
+		for _, c := range cases {
+			ex := h.do(req(c.host, "/", "x-want", c.lane))
+			if got := one(t, ex.req, "x-swimlane"); got != c.lane {
+				t.Errorf("%s/%s: lane header %q changed", c.host, c.lane, got)
+			}
+			if got := one(t, ex.req, "x-route"); got != c.route {
+				t.Errorf("%s/%s: route %q, want %q", c.host, c.lane, got, c.route)
+			}
+		}
+		if got := h.counter("lanedye.route.gray.requests"); got != 2 {
+			t.Errorf("route counter gray = %d, want 2", got)
+		}
+	})
+}
