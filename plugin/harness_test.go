@@ -57,7 +57,17 @@ func wasmVM(t *testing.T) types.VMContext {
 // host is a started plugin in the SDK's host emulator.
 type host struct {
 	proxytest.HostEmulator
-	t *testing.T
+	t     *testing.T
+	reset func()
+}
+
+// close releases the process-wide emulator; the next plugin can start only
+// after it. It runs at the end of the test at the latest.
+func (h *host) close() {
+	if h.reset != nil {
+		h.reset()
+		h.reset = nil
+	}
 }
 
 // startPlugin starts the plugin with a configuration and fails the test unless
@@ -76,11 +86,12 @@ func tryStart(t *testing.T, vm types.VMContext, cfg string) (*host, types.OnPlug
 	t.Helper()
 	opt := proxytest.NewEmulatorOption().WithVMContext(vm).WithPluginConfiguration([]byte(cfg))
 	emu, reset := proxytest.NewHostEmulator(opt)
-	t.Cleanup(reset)
+	h := &host{HostEmulator: emu, t: t, reset: reset}
+	t.Cleanup(h.close)
 	if emu.StartVM() != types.OnVMStartStatusOK {
 		t.Fatal("VM did not start")
 	}
-	return &host{HostEmulator: emu, t: t}, emu.StartPlugin()
+	return h, emu.StartPlugin()
 }
 
 // exchange is one request/response through the plugin.

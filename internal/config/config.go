@@ -63,9 +63,11 @@ type Config struct {
 	RouteHeaderID int
 	Trust         *rules.Match // nil: a client-sent lane header is never kept
 	Sticky        *sticky.Cookie
-	Propagation   *Propagation
-	Fallback      *Fallback
-	Debug         bool
+	// StickyCookieID is the sticky cookie's id in Index.
+	StickyCookieID int
+	Propagation    *Propagation
+	Fallback       *Fallback
+	Debug          bool
 }
 
 // Fallback is the compiled fallback section.
@@ -775,6 +777,7 @@ func (p *parser) parseSticky(v gjson.Result) error {
 		}
 	}
 	p.cfg.Sticky = sticky.New(o, p.cfg.Lanes)
+	p.cfg.StickyCookieID = p.cfg.Index.AddCookie(o.Cookie)
 	return nil
 }
 

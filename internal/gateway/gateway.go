@@ -65,7 +65,7 @@ func Decide(cfg *config.Config, r *rules.Request) Decision {
 		}
 	}
 	if !decided && cfg.Sticky != nil {
-		if v, ok := r.Cookie(cfg.Sticky.Name()); ok {
+		if v, ok := r.Cookie(cfg.StickyCookieID); ok {
 			if l, valid := cfg.Sticky.Lane(v); valid {
 				d.Lane, d.Source, decided = l, SourceCookie, true
 			}

@@ -108,6 +108,14 @@ type Hosts struct {
 	any    bool
 }
 
+// key identifies equal pattern sets, so rules sharing hosts share one check.
+func (h *Hosts) key() string {
+	if h.any {
+		return "*"
+	}
+	return strings.Join(h.exact, ",") + "|" + strings.Join(h.suffix, ",")
+}
+
 // NewHosts compiles host patterns: "name", "*.suffix" or "*".
 func NewHosts(patterns []string) (Hosts, error) {
 	var h Hosts
@@ -147,19 +155,23 @@ func validHost(s string) bool {
 	return true
 }
 
-// Match reports whether host (port stripped, any case) matches.
-func (h *Hosts) Match(host string) bool {
+// Match reports whether host (port stripped) matches. lower says the host has
+// no upper-case letter, which is the common case and allows plain compares.
+func (h *Hosts) Match(host string, lower bool) bool {
 	if h.any {
 		return true
 	}
 	for _, e := range h.exact {
-		if strings.EqualFold(host, e) {
+		if host == e || (!lower && strings.EqualFold(host, e)) {
 			return true
 		}
 	}
 	for _, s := range h.suffix {
-		if len(host) > len(s) && strings.EqualFold(host[len(host)-len(s):], s) {
-			return true
+		if len(host) > len(s) {
+			tail := host[len(host)-len(s):]
+			if tail == s || (!lower && strings.EqualFold(tail, s)) {
+				return true
+			}
 		}
 	}
 	return false
@@ -177,15 +189,35 @@ type Rule struct {
 
 // Engine evaluates rules in priority order.
 type Engine struct {
-	rules []Rule
-	lanes *lane.Set
+	rules   []Rule
+	hostSet []int // per rule: index of its distinct host set, or -1 (any host)
+	lanes   *lane.Set
 }
+
+// maxHostSets is how many distinct host lists are checked at most once per
+// request; rules with further lists check their own.
+const maxHostSets = 64
 
 // NewEngine sorts rules by priority, highest first; ties keep array order.
 func NewEngine(rules []Rule, lanes *lane.Set) *Engine {
 	rs := append([]Rule(nil), rules...)
 	sort.SliceStable(rs, func(i, j int) bool { return rs[i].Priority > rs[j].Priority })
-	return &Engine{rules: rs, lanes: lanes}
+	e := &Engine{rules: rs, hostSet: make([]int, len(rs)), lanes: lanes}
+	sets := map[string]int{}
+	for i := range rs {
+		if rs[i].Hosts.any {
+			e.hostSet[i] = -1
+			continue
+		}
+		k := rs[i].Hosts.key()
+		id, ok := sets[k]
+		if !ok {
+			id = len(sets)
+			sets[k] = id
+		}
+		e.hostSet[i] = id
+	}
+	return e
 }
 
 // Rules returns the rules in evaluation order. The slice must not be modified.
@@ -194,11 +226,27 @@ func (e *Engine) Rules() []Rule { return e.rules }
 // Decide returns the lane and the index (in Rules order) of the first rule that
 // holds. A lane_from rule holds only when its source carries a configured lane.
 func (e *Engine) Decide(r *Request) (laneIdx, rule int, ok bool) {
-	host := r.Host()
+	host, lower := r.Host(), r.lower
+	var checked, matched uint64 // per host set, for this request
 	for i := range e.rules {
 		ru := &e.rules[i]
-		if !ru.Hosts.Match(host) {
-			continue
+		switch hs := e.hostSet[i]; {
+		case hs < 0:
+		case hs < maxHostSets:
+			bit := uint64(1) << hs
+			if checked&bit == 0 {
+				checked |= bit
+				if ru.Hosts.Match(host, lower) {
+					matched |= bit
+				}
+			}
+			if matched&bit == 0 {
+				continue
+			}
+		default:
+			if !ru.Hosts.Match(host, lower) {
+				continue
+			}
 		}
 		l := ru.Lane
 		if ru.LaneFrom != nil {

@@ -155,7 +155,7 @@ func ParseSource(spec string, x *Index) (Source, error) {
 		if !ValidToken(name) {
 			return Source{}, fmt.Errorf("invalid cookie name %q", name)
 		}
-		return Source{Kind: FromCookie, Name: name}, nil
+		return Source{Kind: FromCookie, Name: name, id: x.AddCookie(name)}, nil
 	case "query":
 		return Source{Kind: FromQuery, Name: name}, nil
 	}
@@ -177,13 +177,13 @@ func (s *Source) Get(r *Request) (string, bool) {
 	case FromHeader:
 		return r.Header(s.id)
 	case FromCookie:
-		return r.Cookie(s.Name)
+		return r.Cookie(s.id)
 	default:
 		return r.Query(s.Name)
 	}
 }
 
-// ID returns the header id of a header source.
+// ID returns the header id of a header source, the cookie id of a cookie source.
 func (s *Source) ID() int { return s.id }
 
 // ValidToken reports whether s is a non-empty RFC 7230 token (header and cookie names).
