@@ -9,7 +9,9 @@ package config
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
 
@@ -189,7 +191,18 @@ func entries(v gjson.Result, path string) ([]string, []gjson.Result, error) {
 	return ks, vs, err
 }
 
+// join appends an object key to a path. Keys that would make the path
+// ambiguous or invisible (empty, spaces, quotes, brackets, control bytes) are
+// written as ["key"].
 func join(path, key string) string {
+	if key == "" || strings.ContainsFunc(key, func(r rune) bool {
+		return r <= ' ' || r == '"' || r == '[' || r == ']' || r == 0x7f || r == utf8.RuneError
+	}) {
+		if path == "" {
+			path = "$"
+		}
+		return path + "[" + strconv.Quote(key) + "]"
+	}
 	if path == "" || path == "$" {
 		return key
 	}

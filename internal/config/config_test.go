@@ -1,0 +1,108 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lanedye/lanedye/internal/lane"
+)
+
+func TestDefaults(t *testing.T) {
+	c, err := Parse([]byte(`{"role":"sidecar","propagation":{}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.LaneHeader != "x-swimlane" || c.Lanes.Name(lane.Default) != "base" || c.Lanes.Len() != 1 ||
+		c.RouteHeader != "x-lane-route" || c.Debug || c.Sticky != nil || c.Fallback != nil || c.Trust != nil {
+		t.Errorf("defaults: %+v", c)
+	}
+	p := c.Propagation
+	if p.TTL != 60 || p.Slots != 8192 || p.Baggage != "" || len(p.Keys) != 2 ||
+		p.Keys[0].Kind != KeyTraceparent || p.Keys[1].Kind != KeyRequestID {
+		t.Errorf("propagation defaults: %+v", p)
+	}
+}
+
+func TestFullConfiguration(t *testing.T) {
+	c, err := Parse([]byte(`{
+	  "role":"gateway","lane_header":"X-Lane","default_lane":"stable","lanes":["gray","dev-a"],
+	  "rules":[{"name":"r","lane":"gray","priority":-3,"hosts":["A.example.com","*.b.example.com","*"],
+	            "match":[{"headers":{"X-Up":{"exact":"1"}},"percentage":{"value":12.34,"key":"cookie:uid","salt":"s"}}]}],
+	  "trust":{"match":[]},
+	  "sticky":{"cookie":"lane","same_site":"strict","lanes":["gray"]},
+	  "fallback":{"route_header":"X-Route","services":{"Reviews":["gray"]},"parents":{"dev-a":"gray"}},
+	  "debug":true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.LaneHeader != "x-lane" || c.RouteHeader != "x-route" || c.Lanes.Name(0) != "stable" || !c.Debug || c.Trust == nil {
+		t.Errorf("parsed: %+v", c)
+	}
+	r := c.Rules.Rules()[0]
+	if r.Priority != -3 || r.Match[0].Pct.Threshold != 1234 || r.Match[0].Pct.Salt != "s" {
+		t.Errorf("rule: %+v", r)
+	}
+	if got := c.Sticky.SetCookie(1); !strings.HasSuffix(got, "SameSite=Strict") {
+		t.Errorf("same_site not normalised: %q", got)
+	}
+	if c.Sticky.SetCookie(2) != "" {
+		t.Error("dev-a is not in sticky.lanes but gets a cookie")
+	}
+	if got := c.Fallback.Table.Route("reviews.ns.svc", 2); got != 1 {
+		t.Errorf("route dev-a on reviews = %d, want gray", got)
+	}
+}
+
+func TestErrorsCarryPaths(t *testing.T) {
+	_, err := Parse([]byte(`{"role":"gateway","rules":[{"name":"a","lane":"base"},{"name":"b","lane":"base"},
+	  {"name":"c","lane":"base","match":[{"headers":{"x-user-id":{"regex":"(a"}}}]}]}`))
+	var ce *Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("error %v is not a *config.Error", err)
+	}
+	want := "rules[2].match[0].headers.x-user-id.regex: error parsing regexp: missing closing ): `(a`"
+	if err.Error() != want {
+		t.Errorf("got  %q\nwant %q", err, want)
+	}
+}
+
+func TestLimits(t *testing.T) {
+	deep := `{"role":"gateway","x":` + strings.Repeat(`{"k":`, 40) + `1` + strings.Repeat(`}`, 40) + `}`
+	_, err := Parse([]byte(deep))
+	// The root is level 1 and "x" level 2, so the 33rd level is x and 31 k's.
+	if want := "x" + strings.Repeat(".k", 31) + ": nesting deeper than 32 levels"; err == nil || err.Error() != want {
+		t.Errorf("deep: %v", err)
+	}
+	ok := `{"role":"gateway","rules":[{"name":"r","lane":"base","match":[{"headers":{"x":{"exact":["a"]}}}]}]}`
+	if _, err := Parse([]byte(ok)); err != nil {
+		t.Errorf("depth 7 rejected: %v", err)
+	}
+	// Brackets inside strings do not count.
+	str := `{"role":"gateway","lanes":["gray"],"rules":[{"name":"r","lane":"gray","match":[{"headers":{"x":{"exact":"` + strings.Repeat("[{", 100) + `"}}}]}]}`
+	if _, err := Parse([]byte(str)); err != nil {
+		t.Errorf("brackets in strings: %v", err)
+	}
+	big := make([]byte, MaxSize+1)
+	if _, err := Parse(big); err == nil || !strings.Contains(err.Error(), "limit is 1048576") {
+		t.Errorf("size: %v", err)
+	}
+}
+
+func TestTestdataConfigurationsParse(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "*.json"))
+	if len(files) == 0 {
+		t.Fatal("no configurations in testdata")
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Parse(b); err != nil {
+			t.Errorf("%s: %v", filepath.Base(f), err)
+		}
+	}
+}

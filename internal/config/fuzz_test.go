@@ -1,0 +1,39 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/lanedye/lanedye/internal/rules"
+)
+
+// FuzzParse: any input either parses into a usable configuration or yields a
+// *Error with a path; it never panics.
+func FuzzParse(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "*.json"))
+	for _, name := range files {
+		if b, err := os.ReadFile(name); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte(`{"role":"sidecar","propagation":{"keys":["b3","sw8","header:x-corr"],"baggage":"lane"},"fallback":{"services":{"a":["x"]},"parents":{"x":"y"}},"lanes":["x","y"]}`))
+	f.Add([]byte(`{"role":"gateway","lanes":["g"],"rules":[{"name":"q","lane_from":"query:l","match":[{"query":{"a":{"regex":"[a-"}}}]}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Parse(data)
+		if err != nil {
+			var ce *Error
+			if !errors.As(err, &ce) || ce.Path == "" {
+				t.Fatalf("error without a path: %v", err)
+			}
+			return
+		}
+		// A configuration that parses must evaluate requests.
+		var r rules.Request
+		r.Reset(c.Index, [][2]string{{":authority", "a.example.com"}, {":path", "/x?y=1"}, {"cookie", "a=b"}})
+		if l, _, _ := c.Rules.Decide(&r); l < 0 || l >= c.Lanes.Len() {
+			t.Fatalf("lane %d out of range", l)
+		}
+	})
+}

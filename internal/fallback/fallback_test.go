@@ -1,0 +1,35 @@
+package fallback
+
+import (
+	"testing"
+
+	"github.com/lanedye/lanedye/internal/lane"
+)
+
+// A table over hosts x lanes: dev-a -> gray -> base.
+func TestRouteTable(t *testing.T) {
+	lanes := lane.NewSet("base", []string{"gray", "dev-a", "dev-b"})
+	parents := []int{lane.None, lane.None, 1, lane.None} // dev-a's parent is gray
+	tb := New(map[string][]int{
+		"reviews":                        {1},
+		"ratings.prod.svc.cluster.local": {1, 2},
+		"details":                        {3},
+	}, parents, lanes)
+	want := map[string][4]string{ // lane base, gray, dev-a, dev-b
+		"reviews":                        {"base", "gray", "gray", "base"},
+		"reviews.prod.svc.cluster.local": {"base", "gray", "gray", "base"},
+		"Reviews.Prod":                   {"base", "gray", "gray", "base"},
+		"ratings.prod.svc.cluster.local": {"base", "gray", "dev-a", "base"},
+		"ratings":                        {"base", "base", "base", "base"},
+		"details.prod":                   {"base", "base", "base", "dev-b"},
+		"productpage":                    {"base", "base", "base", "base"},
+		"":                               {"base", "base", "base", "base"},
+	}
+	for host, routes := range want {
+		for l, w := range routes {
+			if got := lanes.Name(tb.Route(host, l)); got != w {
+				t.Errorf("%q in %s: route %s, want %s", host, lanes.Name(l), got, w)
+			}
+		}
+	}
+}
