@@ -90,6 +90,8 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) types.Action {
 	r.Reset(h.p.cfg.Index, hdrs)
 	if h.p.cfg.Role == config.Gateway {
 		h.gateway(&r)
+	} else {
+		h.sidecar(&r)
 	}
 	return types.ActionContinue
 }

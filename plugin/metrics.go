@@ -5,6 +5,8 @@ import (
 
 	"github.com/lanedye/lanedye/internal/config"
 	"github.com/lanedye/lanedye/internal/gateway"
+	"github.com/lanedye/lanedye/internal/lane"
+	"github.com/lanedye/lanedye/internal/sidecar"
 )
 
 // Metric names. Envoy exposes them with a "wasmcustom." prefix; the README
@@ -17,6 +19,15 @@ const (
 	metricRejected     = "lanedye.lane_header.rejected"
 	metricStickyIssued = "lanedye.sticky.issued"
 	metricErrors       = "lanedye.errors"
+
+	metricStored           = "lanedye.propagation.stored"
+	metricHit              = "lanedye.propagation.hit"
+	metricMiss             = "lanedye.propagation.miss"
+	metricExpired          = "lanedye.propagation.expired"
+	metricOverwritten      = "lanedye.propagation.overwritten"
+	metricRetriesExhausted = "lanedye.propagation.retries_exhausted"
+	metricNoID             = "lanedye.propagation.no_id"
+	metricDirectionUnknown = "lanedye.direction.unknown"
 )
 
 // metrics holds the counter ids of one configuration. Counters are defined at
@@ -25,6 +36,9 @@ type metrics struct {
 	lane, source, rule, route []proxywasm.MetricCounter
 	rejected, stickyIssued    proxywasm.MetricCounter
 	errors                    proxywasm.MetricCounter
+
+	stored, hit, miss, expired, overwritten  proxywasm.MetricCounter
+	retriesExhausted, noID, directionUnknown proxywasm.MetricCounter
 }
 
 func defineMetrics(cfg *config.Config) *metrics {
@@ -33,13 +47,23 @@ func defineMetrics(cfg *config.Config) *metrics {
 		stickyIssued: proxywasm.DefineCounterMetric(metricStickyIssued),
 		errors:       proxywasm.DefineCounterMetric(metricErrors),
 	}
+	if cfg.Role == config.Sidecar {
+		m.stored = proxywasm.DefineCounterMetric(metricStored)
+		m.hit = proxywasm.DefineCounterMetric(metricHit)
+		m.miss = proxywasm.DefineCounterMetric(metricMiss)
+		m.expired = proxywasm.DefineCounterMetric(metricExpired)
+		m.overwritten = proxywasm.DefineCounterMetric(metricOverwritten)
+		m.retriesExhausted = proxywasm.DefineCounterMetric(metricRetriesExhausted)
+		m.noID = proxywasm.DefineCounterMetric(metricNoID)
+		m.directionUnknown = proxywasm.DefineCounterMetric(metricDirectionUnknown)
+	}
 	for _, n := range cfg.Lanes.Names() {
 		m.lane = append(m.lane, proxywasm.DefineCounterMetric(sprintf(metricLane, n)))
 		if cfg.Fallback != nil {
 			m.route = append(m.route, proxywasm.DefineCounterMetric(sprintf(metricRoute, n)))
 		}
 	}
-	for _, s := range gateway.Sources() {
+	for _, s := range lane.Sources() {
 		m.source = append(m.source, proxywasm.DefineCounterMetric(sprintf(metricSource, s.String())))
 	}
 	for _, r := range cfg.Rules.Rules() {
@@ -49,13 +73,38 @@ func defineMetrics(cfg *config.Config) *metrics {
 }
 
 func (m *metrics) decided(d *gateway.Decision) {
-	m.inc(m.lane[d.Lane])
-	m.inc(m.source[d.Source])
+	m.decidedLane(d.Lane, d.Source)
 	if d.Rule >= 0 {
 		m.inc(m.rule[d.Rule])
 	}
 	if d.Route >= 0 && m.route != nil {
 		m.inc(m.route[d.Route])
+	}
+}
+
+// decidedLane counts a lane decision; lane.None (nothing known) counts as the
+// default lane.
+func (m *metrics) decidedLane(l int, s lane.Source) {
+	if l == lane.None {
+		l = lane.Default
+	}
+	m.inc(m.lane[l])
+	m.inc(m.source[s])
+}
+
+// propagated counts the propagation events of a sidecar request.
+func (m *metrics) propagated(r *sidecar.Result) {
+	if r.Stored > 0 {
+		m.stored.Increment(uint64(r.Stored))
+	}
+	for _, e := range [...]struct {
+		on bool
+		c  proxywasm.MetricCounter
+	}{{r.Hit, m.hit}, {r.Miss, m.miss}, {r.Expired, m.expired}, {r.Overwritten, m.overwritten},
+		{r.RetriesExhausted, m.retriesExhausted}, {r.NoID, m.noID}} {
+		if e.on {
+			m.inc(e.c)
+		}
 	}
 }
 

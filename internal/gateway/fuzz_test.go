@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/lanedye/lanedye/internal/config"
+	"github.com/lanedye/lanedye/internal/lane"
 	"github.com/lanedye/lanedye/internal/rules"
 )
 
@@ -48,10 +49,10 @@ func FuzzDecide(f *testing.F) {
 		if d.Lane < 0 || d.Lane >= cfg.Lanes.Len() || d.Route < 0 || d.Route >= cfg.Lanes.Len() {
 			t.Fatalf("decision out of range: %+v", d)
 		}
-		if (d.Rule >= 0) != (d.Source == SourceRule) {
+		if (d.Rule >= 0) != (d.Source == lane.SourceRule) {
 			t.Fatalf("rule %d with source %v", d.Rule, d.Source)
 		}
-		if d.Source == SourceCookie && d.SetCookie != "" {
+		if d.Source == lane.SourceCookie && d.SetCookie != "" {
 			t.Fatal("cookie re-issued")
 		}
 		if ex.Explain(&d) == "" {

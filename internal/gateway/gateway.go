@@ -11,40 +11,11 @@ import (
 	"github.com/lanedye/lanedye/internal/rules"
 )
 
-// Source says where a decided lane came from. The names appear in the debug
-// header and in stat names.
-type Source uint8
-
-// Sources.
-const (
-	SourceDefault Source = iota
-	SourceHeader
-	SourceCookie
-	SourceRule
-	SourcePropagated
-	SourceBaggage
-	numSources
-)
-
-// SourceNames are the names of the sources, indexed by Source.
-var sourceNames = [numSources]string{"default", "header", "cookie", "rule", "propagated", "baggage"}
-
-func (s Source) String() string { return sourceNames[s] }
-
-// Sources returns every source, for defining one stat each.
-func Sources() []Source {
-	out := make([]Source, numSources)
-	for i := range out {
-		out[i] = Source(i)
-	}
-	return out
-}
-
 // Decision is the outcome for one request.
 type Decision struct {
 	Lane   int
-	Source Source
-	Rule   int // index into cfg.Rules.Rules(); -1 unless Source is SourceRule
+	Source lane.Source
+	Rule   int // index into cfg.Rules.Rules(); -1 unless Source is lane.SourceRule
 	// Route is the fallback route lane, or lane.None without a fallback section.
 	Route int
 	// SetCookie is the Set-Cookie header value to add to the response, or "".
@@ -59,7 +30,7 @@ func Decide(cfg *config.Config, r *rules.Request) Decision {
 	decided := false
 	if v, ok := r.Header(cfg.LaneHeaderID); ok {
 		if l, known := cfg.Lanes.Lookup(v); known && cfg.Trust != nil && cfg.Trust.Holds(r) {
-			d.Lane, d.Source, decided = l, SourceHeader, true
+			d.Lane, d.Source, decided = l, lane.SourceHeader, true
 		} else {
 			d.Spoofed = true
 		}
@@ -67,16 +38,16 @@ func Decide(cfg *config.Config, r *rules.Request) Decision {
 	if !decided && cfg.Sticky != nil {
 		if v, ok := r.Cookie(cfg.StickyCookieID); ok {
 			if l, valid := cfg.Sticky.Lane(v); valid {
-				d.Lane, d.Source, decided = l, SourceCookie, true
+				d.Lane, d.Source, decided = l, lane.SourceCookie, true
 			}
 		}
 	}
 	if !decided {
 		if l, i, ok := cfg.Rules.Decide(r); ok {
-			d.Lane, d.Source, d.Rule = l, SourceRule, i
+			d.Lane, d.Source, d.Rule = l, lane.SourceRule, i
 		}
 	}
-	if cfg.Sticky != nil && d.Source != SourceCookie {
+	if cfg.Sticky != nil && d.Source != lane.SourceCookie {
 		d.SetCookie = cfg.Sticky.SetCookie(d.Lane)
 	}
 	if cfg.Fallback != nil {
@@ -91,17 +62,17 @@ const DebugHeader = "x-lanedye-decision"
 // Explainer holds every debug header value a configuration can produce, so
 // that debug mode costs no formatting per request.
 type Explainer struct {
-	bySource [][numSources]string // [lane][source]
-	byRule   []string             // rules with a fixed lane; "" for lane_from rules
+	bySource [][lane.NumSources]string // [lane][source]
+	byRule   []string                  // rules with a fixed lane; "" for lane_from rules
 	rules    []rules.Rule
 }
 
 // NewExplainer precomputes the debug header values for cfg.
 func NewExplainer(cfg *config.Config) *Explainer {
-	e := &Explainer{bySource: make([][numSources]string, cfg.Lanes.Len()), rules: cfg.Rules.Rules()}
+	e := &Explainer{bySource: make([][lane.NumSources]string, cfg.Lanes.Len()), rules: cfg.Rules.Rules()}
 	for l := range e.bySource {
 		for s := range e.bySource[l] {
-			e.bySource[l][s] = "lane=" + cfg.Lanes.Name(l) + "; source=" + sourceNames[s]
+			e.bySource[l][s] = "lane=" + cfg.Lanes.Name(l) + "; source=" + lane.Source(s).String()
 		}
 	}
 	for _, r := range cfg.Rules.Rules() {
@@ -114,14 +85,17 @@ func NewExplainer(cfg *config.Config) *Explainer {
 	return e
 }
 
+// Lane returns the explanation of a lane from a source other than a rule.
+func (e *Explainer) Lane(l int, s lane.Source) string { return e.bySource[l][s] }
+
 // Explain returns "lane=gray; source=rule; rule=internal-test" for d.
 func (e *Explainer) Explain(d *Decision) string {
-	if d.Source != SourceRule || d.Rule < 0 {
+	if d.Source != lane.SourceRule || d.Rule < 0 {
 		return e.bySource[d.Lane][d.Source]
 	}
 	if v := e.byRule[d.Rule]; v != "" {
 		return v
 	}
 	// lane_from rules: the lane varies per request.
-	return e.bySource[d.Lane][SourceRule] + "; rule=" + e.rules[d.Rule].Name
+	return e.bySource[d.Lane][lane.SourceRule] + "; rule=" + e.rules[d.Rule].Name
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/lanedye/lanedye/internal/config"
+	"github.com/lanedye/lanedye/internal/lane"
 	"github.com/lanedye/lanedye/internal/rules"
 )
 
@@ -43,15 +44,15 @@ func TestDecisionOrder(t *testing.T) {
 	var r rules.Request
 	cookie := "x-sticky-version=" + cfg.Sticky.SetCookie(1)[len("x-sticky-version="):len("x-sticky-version=")+46]
 	r.Reset(cfg.Index, browser([2]string{"cookie", cookie}, [2]string{"x-user-region", "beijing"}))
-	if d := Decide(cfg, &r); d.Source != SourceCookie || d.Lane != 1 || d.SetCookie != "" {
+	if d := Decide(cfg, &r); d.Source != lane.SourceCookie || d.Lane != 1 || d.SetCookie != "" {
 		t.Errorf("cookie: %+v", d)
 	}
 	r.Reset(cfg.Index, browser([2]string{"x-user-region", "beijing"}, [2]string{"x-target-version", "v2"}))
-	if d := Decide(cfg, &r); d.Source != SourceRule || !d.Spoofed || d.SetCookie == "" {
+	if d := Decide(cfg, &r); d.Source != lane.SourceRule || !d.Spoofed || d.SetCookie == "" {
 		t.Errorf("rule with spoofed header: %+v", d)
 	}
 	r.Reset(cfg.Index, browser())
-	if d := Decide(cfg, &r); d.Source != SourceDefault || d.Lane != 0 || d.Rule != -1 || d.SetCookie != "" || d.Route != -1 {
+	if d := Decide(cfg, &r); d.Source != lane.SourceDefault || d.Lane != 0 || d.Rule != -1 || d.SetCookie != "" || d.Route != -1 {
 		t.Errorf("default: %+v", d)
 	}
 }

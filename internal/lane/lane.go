@@ -64,3 +64,38 @@ func ValidName(s string) bool {
 	}
 	return true
 }
+
+// Source says where a request's lane came from. The names appear in the debug
+// header and in stat names.
+type Source uint8
+
+// Sources.
+const (
+	SourceDefault Source = iota
+	SourceHeader
+	SourceCookie
+	SourceRule
+	SourcePropagated
+	SourceBaggage
+	NumSources
+)
+
+var sourceNames = [NumSources]string{"default", "header", "cookie", "rule", "propagated", "baggage"}
+
+func (s Source) String() string { return sourceNames[s] }
+
+// Sources returns every source, for defining one stat each.
+func Sources() []Source {
+	out := make([]Source, NumSources)
+	for i := range out {
+		out[i] = Source(i)
+	}
+	return out
+}
+
+// LookupBytes is Lookup for a lane name held in bytes (a shared-data value);
+// the map index on string(b) does not allocate.
+func (s *Set) LookupBytes(b []byte) (int, bool) {
+	i, ok := s.index[string(b)]
+	return i, ok
+}

@@ -1,0 +1,193 @@
+package propagation
+
+import (
+	"net/url"
+	"strings"
+)
+
+// MaxBaggage is the largest baggage header handled; W3C requires support for
+// 8192 bytes. Larger values are treated as malformed.
+const MaxBaggage = 8192
+
+// BaggageGet returns the percent-decoded value of member name in a W3C
+// baggage header. A malformed header yields nothing.
+func BaggageGet(h, name string) (string, bool) {
+	if len(h) > MaxBaggage {
+		return "", false
+	}
+	var found string
+	ok := false
+	valid := eachMember(h, func(key, value, _ string) bool {
+		if key == name && !ok {
+			found, ok = value, true
+		}
+		return true
+	})
+	if !valid || !ok {
+		return "", false
+	}
+	if strings.IndexByte(found, '%') >= 0 {
+		d, err := url.PathUnescape(found)
+		if err != nil {
+			return "", false
+		}
+		found = d
+	}
+	return found, true
+}
+
+// BaggageSet returns h with member name set to value: an existing member is
+// replaced (its properties with it), every other member and its properties
+// are kept as they were, and a missing member is appended. A malformed header
+// is left alone (ok false): rewriting it could corrupt other members.
+func BaggageSet(h, name, value string) (string, bool) {
+	if len(h) > MaxBaggage {
+		return h, false
+	}
+	enc := encodeBaggageValue(value)
+	var b strings.Builder
+	b.Grow(len(h) + len(name) + len(enc) + 2)
+	replaced := false
+	valid := eachMember(h, func(key, _, member string) bool {
+		if key == name {
+			if replaced {
+				return true // drop duplicates of our member
+			}
+			replaced = true
+			member = name + "=" + enc
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(member)
+		return true
+	})
+	if !valid {
+		return h, false
+	}
+	if !replaced {
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(name)
+		b.WriteByte('=')
+		b.WriteString(enc)
+	}
+	if b.Len() > MaxBaggage {
+		return h, false
+	}
+	return b.String(), true
+}
+
+// eachMember walks the list-members of a baggage header, calling f with the
+// key, the raw value and the whole trimmed member. It reports whether the
+// header is well-formed; empty list-members are skipped, as most
+// implementations do.
+func eachMember(h string, f func(key, value, member string) bool) bool {
+	for len(h) > 0 {
+		var m string
+		if i := strings.IndexByte(h, ','); i >= 0 {
+			m, h = h[:i], h[i+1:]
+		} else {
+			m, h = h, ""
+		}
+		m = trimOWS(m)
+		if m == "" {
+			continue
+		}
+		kv, props, _ := strings.Cut(m, ";")
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return false
+		}
+		k, v = trimOWS(k), trimOWS(v)
+		if !isToken(k) || !isBaggageValue(v) || !validProps(props) {
+			return false
+		}
+		if !f(k, v, m) {
+			return true
+		}
+	}
+	return true
+}
+
+func validProps(p string) bool {
+	for p != "" {
+		var prop string
+		if i := strings.IndexByte(p, ';'); i >= 0 {
+			prop, p = p[:i], p[i+1:]
+		} else {
+			prop, p = p, ""
+		}
+		prop = trimOWS(prop)
+		k, v, hasV := strings.Cut(prop, "=")
+		if !isToken(trimOWS(k)) || (hasV && !isBaggageValue(trimOWS(v))) {
+			return false
+		}
+	}
+	return true
+}
+
+func trimOWS(s string) string {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// isBaggageValue: baggage-octet = %x21 / %x23-2B / %x2D-3A / %x3C-5B / %x5D-7E.
+func isBaggageValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !baggageOctet(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func baggageOctet(c byte) bool {
+	return c == 0x21 || (c >= 0x23 && c <= 0x2B) || (c >= 0x2D && c <= 0x3A) ||
+		(c >= 0x3C && c <= 0x5B) || (c >= 0x5D && c <= 0x7E)
+}
+
+func encodeBaggageValue(v string) string {
+	need := false
+	for i := 0; i < len(v); i++ {
+		if !baggageOctet(v[i]) || v[i] == '%' {
+			need = true
+			break
+		}
+	}
+	if !need {
+		return v
+	}
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if baggageOctet(c) && c != '%' {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
+}

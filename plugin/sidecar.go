@@ -1,0 +1,93 @@
+package main
+
+import (
+	"time"
+
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
+
+	"github.com/lanedye/lanedye/internal/lane"
+	"github.com/lanedye/lanedye/internal/propagation"
+	"github.com/lanedye/lanedye/internal/rules"
+	"github.com/lanedye/lanedye/internal/sidecar"
+)
+
+// sharedData is Envoy shared data behind propagation.Store.
+type sharedData struct{}
+
+func (sharedData) Get(key string) ([]byte, uint32, error) {
+	v, cas, err := proxywasm.GetSharedData(key)
+	if err == types.ErrorStatusNotFound {
+		return nil, 0, propagation.ErrNotFound
+	}
+	return v, cas, err
+}
+
+func (sharedData) Set(key string, value []byte, cas uint32) error {
+	err := proxywasm.SetSharedData(key, value, cas)
+	if err == types.ErrorStatusCasMismatch {
+		return propagation.ErrCasMismatch
+	}
+	return err
+}
+
+var listenerDirection = []string{"listener_direction"}
+
+// sidecar handles one request on a sidecar. The direction is read per
+// request: Istio may share one root context between the inbound and outbound
+// filter chains of a workload.
+func (h *httpContext) sidecar(r *rules.Request) {
+	cfg, m := h.p.cfg, h.p.m
+	raw, err := proxywasm.GetProperty(listenerDirection)
+	dir := sidecar.Unknown
+	if err == nil {
+		dir = sidecar.ParseDirection(raw)
+	}
+	now := time.Now().UnixMilli()
+	var res sidecar.Result
+	switch dir {
+	case sidecar.Inbound:
+		res = sidecar.HandleInbound(cfg, r, sharedData{}, now)
+	case sidecar.Outbound:
+		res = sidecar.HandleOutbound(cfg, r, sharedData{}, now)
+		m.decidedLane(res.Lane, res.Source)
+		if res.Route >= 0 && m.route != nil {
+			m.inc(m.route[res.Route])
+		}
+	default:
+		m.inc(m.directionUnknown)
+		return
+	}
+	m.propagated(&res)
+	if res.Err != nil {
+		m.failed()
+	}
+	if res.SetLane {
+		if err := setRequestHeader(cfg.LaneHeader, cfg.Lanes.Name(res.Lane), r.Count(cfg.LaneHeaderID)); err != nil {
+			m.failed()
+			return
+		}
+	}
+	if res.Baggage != "" {
+		if err := proxywasm.ReplaceHttpRequestHeader("baggage", res.Baggage); err != nil {
+			m.failed()
+		}
+	}
+	switch {
+	case res.Route >= 0:
+		if err := setRequestHeader(cfg.RouteHeader, cfg.Lanes.Name(res.Route), r.Count(cfg.RouteHeaderID)); err != nil {
+			m.failed()
+		}
+	case res.StripRoute:
+		if err := removeRequestHeader(cfg.RouteHeader, r.Count(cfg.RouteHeaderID)); err != nil {
+			m.failed()
+		}
+	}
+	if cfg.Debug && dir == sidecar.Outbound {
+		l := res.Lane
+		if l == lane.None {
+			l = lane.Default
+		}
+		h.debug = h.p.explain.Lane(l, res.Source)
+	}
+}
