@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/proxytest"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 )
@@ -172,4 +173,9 @@ func fixture(t *testing.T, name string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// sharedGet reads shared data from the host side.
+func (h *host) sharedGet(key string) ([]byte, uint32, error) {
+	return proxywasm.GetSharedData(key)
 }
