@@ -131,7 +131,8 @@ func TestPropagationLimits(t *testing.T) {
 			// real pauses, passes the TTL on either clock.
 			_, native := vm.(*vmContext)
 			expired := false
-			for i := 0; i < 50000 && !expired; i++ {
+			i := 0
+			for ; i < 50000 && !expired; i++ {
 				if native && i%50 == 49 {
 					time.Sleep(25 * time.Millisecond)
 				}
@@ -140,6 +141,7 @@ func TestPropagationLimits(t *testing.T) {
 			if !expired {
 				t.Fatal("the mapping never expired")
 			}
+			t.Logf("expired after %d lookups", i)
 			if h.counter("lanedye.propagation.expired") != 1 || h.counter("lanedye.propagation.miss") != 0 {
 				t.Errorf("expired = %d miss = %d, want 1 and 0", h.counter("lanedye.propagation.expired"), h.counter("lanedye.propagation.miss"))
 			}
