@@ -1,0 +1,154 @@
+package propagation
+
+import (
+	"encoding/base64"
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/lanedye/lanedye/internal/config"
+)
+
+func TestParsers(t *testing.T) {
+	sw8 := func(tid string) string {
+		e := base64.StdEncoding.EncodeToString
+		return "1-" + e([]byte(tid)) + "-" + e([]byte("seg")) + "-3-" + e([]byte("svc")) + "-" + e([]byte("inst")) + "-" + e([]byte("/ep")) + "-" + e([]byte("a:80"))
+	}
+	cases := []struct {
+		kind config.KeyKind
+		in   string
+		want string // "" = absent
+	}{
+		{config.KeyTraceparent, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "4bf92f3577b34da6a3ce929d0e0e4736"},
+		{config.KeyTraceparent, "00-00000000000000000000000000000000-00f067aa0ba902b7-01", ""},
+		{config.KeyTraceparent, "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", ""},
+		{config.KeyTraceparent, "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", ""},
+		{config.KeyTraceparent, "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", ""},
+		{config.KeyTraceparent, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7", ""},
+		{config.KeyTraceparent, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra", ""},
+		{config.KeyB3, "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1-05e3ac9a4f6e3b90", "80f198ee56343ba864fe8b2a57d3eff7"},
+		{config.KeyB3, "a3ce929d0e0e4736-00f067aa0ba902b7", "a3ce929d0e0e4736"},
+		{config.KeyB3, "1", ""},
+		{config.KeyB3, "d", ""},
+		{config.KeyB3, "a3ce929d0e0e4736-short", ""},
+		{config.KeyB3TraceID, "463ac35c9f6413ad", "463ac35c9f6413ad"},
+		{config.KeyB3TraceID, "463ac35c9f6413ad48485a3953bb6124", "463ac35c9f6413ad48485a3953bb6124"},
+		{config.KeyB3TraceID, "463ac35c9f6413a", ""},
+		{config.KeyUber, "4bf92f3577b34da6:a3ce929d0e0e4736:0:1", "4bf92f3577b34da6"},
+		{config.KeyUber, "abc%3Adef%3A0%3A1", "abc"},
+		{config.KeyUber, "abc:def:0", ""},
+		{config.KeyUber, "0:def:0:1", ""},
+		{config.KeySW8, sw8("a1b2.55.1679"), "a1b2.55.1679"},
+		{config.KeySW8, "1-!!notb64!!-x-3-a-b-c-d", ""},
+		{config.KeySW8, "2-" + base64.StdEncoding.EncodeToString([]byte("t")) + "-x-3-a-b-c-d", ""},
+		{config.KeyRequestID, "9d5a4a6c-1b2f-4c3d-8e9f-0a1b2c3d4e5f", "9d5a4a6c-1b2f-4c3d-8e9f-0a1b2c3d4e5f"},
+		{config.KeyRequestID, "", ""},
+		{config.KeyHeader, "order-1", "order-1"},
+		{config.KeyHeader, strings.Repeat("x", MaxIDLen+1), ""},
+	}
+	for _, c := range cases {
+		id, ok := Parse(c.kind, c.in)
+		if (c.want == "") == ok || id.S != c.want {
+			t.Errorf("kind %d %q: got %q %v, want %q", c.kind, c.in, id.S, ok, c.want)
+		}
+	}
+}
+
+func TestRequestIDIgnoresIndex14(t *testing.T) {
+	a, _ := Parse(config.KeyRequestID, "9d5a4a6c-1b2f-4c3d-8e9f-0a1b2c3d4e5f")
+	b, _ := Parse(config.KeyRequestID, "9d5a4a6c-1b2f-bc3d-8e9f-0a1b2c3d4e5f")
+	c, _ := Parse(config.KeyRequestID, "9d5a4a6c-1b2f-4c3d-8e9f-0a1b2c3d4e5e")
+	if SlotOf(a, 1<<20) != SlotOf(b, 1<<20) {
+		t.Error("index 14 changes the slot")
+	}
+	v := Encode(a, "gray", 2000)
+	if _, s := Inspect(v, b, 1000); s != Fresh {
+		t.Errorf("index-14 rewrite: %v, want Fresh", s)
+	}
+	if _, s := Inspect(v, c, 1000); s != Foreign {
+		t.Errorf("other id: %v, want Foreign", s)
+	}
+	if _, s := Inspect(v, a, 2000); s != Expired {
+		t.Errorf("at expiry: %v, want Expired", s)
+	}
+	for _, bad := range [][]byte{nil, {1}, {2, 0, 0, 0, 0, 0, 0, 0, 0, 0}, {1, 0, 0, 0, 0, 0, 0, 0, 9, 200, 'a'}} {
+		if _, s := Inspect(bad, a, 0); s != Empty {
+			t.Errorf("%v decoded as %v", bad, s)
+		}
+	}
+}
+
+func TestBaggage(t *testing.T) {
+	get := []struct{ h, want string }{
+		{"lane=gray", "gray"},
+		{"a=1, lane = gray ;p=1;q, b=2", "gray"},
+		{"lane=dev%2Da", "dev-a"},
+		{"a=1,,lane=gray", "gray"},
+		{"lane=gray,lane=dev-a", "gray"},
+		{"lane", ""},
+		{"lane=gr ay", ""},
+		{"la ne=gray", ""},
+		{"a=1;=x,lane=gray", ""},
+		{"lane=%zz", ""},
+		{"other=gray", ""},
+		{strings.Repeat("k=v,", 2100) + "lane=gray", ""}, // over 8192 bytes
+	}
+	for _, c := range get {
+		v, ok := BaggageGet(c.h, "lane")
+		if v != c.want || ok != (c.want != "") {
+			t.Errorf("get %.60q: %q %v, want %q", c.h, v, ok, c.want)
+		}
+	}
+	set := []struct{ h, value, want string }{
+		{"", "gray", "lane=gray"},
+		{"userId=alice;p=1, theme=dark", "gray", "userId=alice;p=1,theme=dark,lane=gray"},
+		{"lane=base;ttl=1,x=1,lane=old", "gray", "lane=gray,x=1"},
+		{"a=1", "dev a", "a=1,lane=dev%20a"},
+		{"a=1", "50%", "a=1,lane=50%25"},
+	}
+	for _, c := range set {
+		got, ok := BaggageSet(c.h, "lane", c.value)
+		if !ok || got != c.want {
+			t.Errorf("set %q: %q %v, want %q", c.h, got, ok, c.want)
+		}
+		if back, _ := BaggageGet(got, "lane"); back != c.value {
+			t.Errorf("set then get %q: %q", c.value, back)
+		}
+	}
+	if got, ok := BaggageSet("a b=1", "lane", "gray"); ok || got != "a b=1" {
+		t.Errorf("malformed baggage rewritten: %q", got)
+	}
+}
+
+// Hostile values are parsed in place: no allocation proportional to them.
+func TestHostileInputAllocations(t *testing.T) {
+	big := strings.Repeat("a", 64<<10)
+	var members []string
+	for i := 0; i < 1000; i++ {
+		members = append(members, fmt.Sprintf("%x=1", i))
+	}
+	bag := strings.Join(members, ",")
+	uber := strings.Repeat("a:", 32<<10)
+	sw8 := "1-" + big + "-a-b-c-d-e-f"
+	inputs := map[string]func(){
+		"traceparent 64KiB":  func() { Parse(config.KeyTraceparent, big) },
+		"request id 64KiB":   func() { Parse(config.KeyRequestID, big) },
+		"header 64KiB":       func() { Parse(config.KeyHeader, big) },
+		"uber 64KiB":         func() { Parse(config.KeyUber, uber) },
+		"sw8 64KiB":          func() { Parse(config.KeySW8, sw8) },
+		"baggage 1000 items": func() { BaggageGet(bag, "lane") },
+		"invalid utf-8":      func() { BaggageGet("lane=\xff\xfe,\xc3\x28=1", "lane") },
+	}
+	for name, f := range inputs {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		for i := 0; i < 10; i++ {
+			f()
+		}
+		runtime.ReadMemStats(&after)
+		if b := after.TotalAlloc - before.TotalAlloc; b > 10*1024 {
+			t.Errorf("%s: %d bytes allocated over 10 calls", name, b)
+		}
+	}
+}

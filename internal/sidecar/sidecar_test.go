@@ -1,0 +1,147 @@
+package sidecar
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/lanedye/lanedye/internal/config"
+	"github.com/lanedye/lanedye/internal/lane"
+	"github.com/lanedye/lanedye/internal/propagation"
+	"github.com/lanedye/lanedye/internal/rules"
+)
+
+// memStore is a Store with Envoy's semantics (cas 0 writes unconditionally)
+// unless strict, where, like the SDK emulator, an existing key needs its
+// current token. conflicts makes that many next Sets fail with a CAS
+// mismatch, as a concurrent writer on another worker would.
+type memStore struct {
+	m         map[string]entry
+	strict    bool
+	conflicts int
+	gets      int
+}
+
+type entry struct {
+	v   []byte
+	cas uint32
+}
+
+func (s *memStore) Get(k string) ([]byte, uint32, error) {
+	s.gets++
+	e, ok := s.m[k]
+	if !ok {
+		return nil, 0, propagation.ErrNotFound
+	}
+	return e.v, e.cas, nil
+}
+
+func (s *memStore) Set(k string, v []byte, cas uint32) error {
+	e, ok := s.m[k]
+	if s.conflicts > 0 {
+		s.conflicts--
+		return propagation.ErrCasMismatch
+	}
+	if ok && (cas != 0 || s.strict) && cas != e.cas {
+		return propagation.ErrCasMismatch
+	}
+	s.m[k] = entry{v: append([]byte(nil), v...), cas: e.cas + 1}
+	return nil
+}
+
+func cfg(t *testing.T, js string) *config.Config {
+	t.Helper()
+	c, err := config.Parse([]byte(js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func request(c *config.Config, kv ...string) *rules.Request {
+	hs := [][2]string{{":authority", "svc-b"}, {":path", "/"}}
+	for i := 0; i+1 < len(kv); i += 2 {
+		hs = append(hs, [2]string{kv[i], kv[i+1]})
+	}
+	var r rules.Request
+	r.Reset(c.Index, hs)
+	return &r
+}
+
+func TestParseDirection(t *testing.T) {
+	for b, want := range map[string]Direction{
+		"\x01\x00\x00\x00\x00\x00\x00\x00": Inbound, "\x02\x00\x00\x00\x00\x00\x00\x00": Outbound,
+		"\x00\x00\x00\x00\x00\x00\x00\x00": Unknown, "\x01": Unknown, "\x01\x00\x00\x00\x00\x00\x00\x01": Unknown, "": Unknown,
+	} {
+		if got := ParseDirection([]byte(b)); got != want {
+			t.Errorf("%q: %v, want %v", b, got, want)
+		}
+	}
+}
+
+func TestStoreAllIDsLookUpFirst(t *testing.T) {
+	c := cfg(t, `{"role":"sidecar","lanes":["gray"],"propagation":{"keys":["traceparent","x-request-id"],"slots":4096}}`)
+	for _, strict := range []bool{false, true} {
+		st := &memStore{m: map[string]entry{}, strict: strict}
+		tp := "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+		res := HandleInbound(c, request(c, "x-swimlane", "gray", "traceparent", tp, "x-request-id", "rid-1"), st, 1000)
+		if res.Stored != 2 || res.Err != nil {
+			t.Fatalf("strict=%v: %+v", strict, res)
+		}
+		if !strict && st.gets != 1 {
+			t.Errorf("Envoy semantics: %d reads for two stores, want 1", st.gets)
+		}
+		// An app that forwards only x-request-id; one forwarding only traceparent,
+		// with the fresh x-request-id Envoy generates for it.
+		for _, kv := range [][]string{{"x-request-id", "rid-1"}, {"traceparent", tp, "x-request-id", "new-by-envoy"}} {
+			res = HandleOutbound(c, request(c, kv...), st, 2000)
+			if !res.Hit || res.Lane != 1 || !res.SetLane || res.Source != lane.SourcePropagated {
+				t.Errorf("strict=%v %v: %+v", strict, kv, res)
+			}
+		}
+		if len(st.m) != 2 {
+			t.Errorf("%d keys", len(st.m))
+		}
+	}
+}
+
+func TestCASRetries(t *testing.T) {
+	c := cfg(t, `{"role":"sidecar","lanes":["gray"],"propagation":{"keys":["x-request-id"]}}`)
+	st := &memStore{m: map[string]entry{}, conflicts: 2}
+	res := HandleInbound(c, request(c, "x-swimlane", "gray", "x-request-id", "a"), st, 0)
+	if res.Stored != 1 || res.RetriesExhausted {
+		t.Errorf("two conflicts: %+v", res)
+	}
+	st.conflicts = 10
+	res = HandleInbound(c, request(c, "x-swimlane", "gray", "x-request-id", "b"), st, 0)
+	if !res.RetriesExhausted {
+		t.Errorf("persistent conflicts: %+v", res)
+	}
+	if st.conflicts != 10-maxCASRetries-1 {
+		t.Errorf("%d attempts, want %d", 10-st.conflicts, maxCASRetries+1)
+	}
+}
+
+type failing struct{ memStore }
+
+func (failing) Get(string) ([]byte, uint32, error) { return nil, 0, errors.New("host error") }
+
+func TestStoreErrorsAreReported(t *testing.T) {
+	c := cfg(t, `{"role":"sidecar","lanes":["gray"],"propagation":{}}`)
+	st := &failing{}
+	if res := HandleInbound(c, request(c, "x-swimlane", "gray", "x-request-id", "a"), st, 0); res.Err == nil {
+		t.Error("inbound: no error")
+	}
+	if res := HandleOutbound(c, request(c, "x-request-id", "a"), st, 0); res.Err == nil || res.SetLane {
+		t.Errorf("outbound: %+v", res)
+	}
+}
+
+func TestRemovedLaneIsNotPropagated(t *testing.T) {
+	st := &memStore{m: map[string]entry{}}
+	old := cfg(t, `{"role":"sidecar","lanes":["gray","dev-a"],"propagation":{}}`)
+	HandleInbound(old, request(old, "x-swimlane", "dev-a", "x-request-id", "a"), st, 0)
+	now := cfg(t, `{"role":"sidecar","lanes":["gray"],"propagation":{}}`)
+	if res := HandleOutbound(now, request(now, "x-request-id", "a"), st, 1); res.SetLane || !res.Miss {
+		t.Errorf("rolled-back lane propagated: %+v", res)
+	}
+}
