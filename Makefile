@@ -4,7 +4,7 @@ WASM  := build/lanedye.wasm
 # Fuzz time per target for `make fuzz`.
 FUZZTIME ?= 60s
 
-.PHONY: build test unit bench fuzz clean
+.PHONY: build test bench fuzz image push clean
 
 # Go's build cache makes an unchanged rebuild cheap, so build always runs.
 build:
@@ -28,6 +28,16 @@ fuzz:
 	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; \
 	done
+
+# The OCI image (Istio's Docker-compatible Wasm variant) at build/oci, built
+# without Docker; prints the image digest and the wasm sha256.
+image: build
+	$(GO) run ./cmd/lanedye-image build -wasm $(WASM) -out build/oci
+
+# make push IMAGE=registry.example.com/lanedye/lanedye:v0.1.0
+push: image
+	@test -n "$(IMAGE)" || { echo "usage: make push IMAGE=registry/repository:tag" >&2; exit 2; }
+	$(GO) run ./cmd/lanedye-image push -layout build/oci $(IMAGE)
 
 clean:
 	rm -rf build

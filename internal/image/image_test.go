@@ -1,0 +1,93 @@
+package image
+
+import (
+	"bytes"
+	"io"
+	"log"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// artifact reads the built plugin; the test fails without it.
+func artifact(t *testing.T) []byte {
+	t.Helper()
+	p := filepath.Join("..", "..", "build", "lanedye.wasm")
+	if e := os.Getenv("LANEDYE_WASM"); e != "" {
+		p = e
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatalf("the wasm artifact is required (run make build): %v", err)
+	}
+	return b
+}
+
+// A real registry round trip: build the layout, push it to a registry served
+// on 127.0.0.1, pull it back by tag and by digest, and check the module is
+// byte for byte the artifact, behind the media types Istio expects.
+func TestRegistryRoundTrip(t *testing.T) {
+	wasm := artifact(t)
+	dir := t.TempDir()
+	img, err := Build(wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteLayout(dir, img, "lanedye:test"); err != nil {
+		t.Fatal(err)
+	}
+	fromLayout, err := ReadLayout(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	ref := u.Host + "/lanedye/lanedye:v0.0.0-test"
+	digest, err := Push(fromLayout, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	built, _ := img.Digest()
+	if digest != built {
+		t.Errorf("pushed digest %s, built %s", digest, built)
+	}
+
+	tag, _ := name.ParseReference(ref)
+	byDigest, _ := name.ParseReference(u.Host + "/lanedye/lanedye@" + digest.String())
+	for _, r := range []name.Reference{tag, byDigest} {
+		pulled, err := remote.Image(r)
+		if err != nil {
+			t.Fatalf("pull %s: %v", r, err)
+		}
+		got, err := Extract(pulled)
+		if err != nil {
+			t.Fatalf("pull %s: %v", r, err)
+		}
+		if !bytes.Equal(got, wasm) {
+			t.Errorf("pull %s: module differs from the artifact (%d vs %d bytes)", r, len(got), len(wasm))
+		}
+		if d, _ := pulled.Digest(); d != digest {
+			t.Errorf("pull %s: digest %s, want %s", r, d, digest)
+		}
+	}
+	// Reproducible: building again gives the same digest.
+	again, _ := Build(wasm)
+	if d, _ := again.Digest(); d != built {
+		t.Errorf("rebuild digest %s, first %s", d, built)
+	}
+	t.Logf("image %s, wasm sha256 %s, %d bytes", built, SHA256(wasm), len(wasm))
+}
+
+func TestRejectsNonWasm(t *testing.T) {
+	if _, err := Build([]byte("#!/bin/sh\n")); err == nil {
+		t.Error("a shell script was packaged")
+	}
+}
