@@ -224,7 +224,7 @@ func TestExampleKustomization(t *testing.T) {
 	}
 	sort.Strings(got)
 	want := []string{
-		"Deployment/checkout-v1", "Deployment/frontend-v1", "Deployment/frontend-v2", "Deployment/payment-v1", "Deployment/payment-v2",
+		"Deployment/checkout-base", "Deployment/frontend-base", "Deployment/frontend-gray", "Deployment/payment-base", "Deployment/payment-gray",
 		"DestinationRule/checkout", "DestinationRule/frontend", "DestinationRule/payment", "Gateway/myapp", "Namespace/lanedye-demo",
 		"Service/checkout", "Service/frontend", "Service/payment",
 		"VirtualService/checkout", "VirtualService/frontend", "VirtualService/payment",
