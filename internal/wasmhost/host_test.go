@@ -1,0 +1,160 @@
+package wasmhost
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+var compiled struct {
+	once sync.Once
+	m    *Module
+	err  error
+}
+
+// module compiles build/lanedye.wasm once for the package's tests; the tests
+// fail without it.
+func module(t *testing.T) *Module {
+	t.Helper()
+	compiled.once.Do(func() {
+		p := filepath.Join("..", "..", "build", "lanedye.wasm")
+		if e := os.Getenv("LANEDYE_WASM"); e != "" {
+			p = e
+		}
+		wasm, err := os.ReadFile(p)
+		if err != nil {
+			compiled.err = fmt.Errorf("the wasm artifact is required (run make build): %w", err)
+			return
+		}
+		compiled.m, compiled.err = Compile(context.Background(), wasm)
+	})
+	if compiled.err != nil {
+		t.Fatal(compiled.err)
+	}
+	return compiled.m
+}
+
+func direction(d uint64) map[string][]byte {
+	b := make([]byte, 8)
+	binary.LittleEndian.PutUint64(b, d)
+	return map[string][]byte{"listener_direction": b}
+}
+
+func run(t *testing.T, in *Instance, props map[string][]byte, req [][2]string, rsp [][2]string) *Stream {
+	t.Helper()
+	s, err := in.NewStream(props)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RequestHeaders(req, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ResponseHeaders(rsp, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Done(); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func values(hs [][2]string, name string) []string {
+	var out []string
+	for _, h := range hs {
+		if h[0] == name {
+			out = append(out, h[1])
+		}
+	}
+	return out
+}
+
+func TestGatewayStream(t *testing.T) {
+	m := module(t)
+	in, err := m.NewInstance(context.Background(), []byte(`{"role":"gateway","lanes":["gray"],
+	  "rules":[{"name":"beta","lane":"gray","match":[{"headers":{"x-beta":{"present":true}}}]}],
+	  "sticky":{"cookie":"x-lane"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	in.ResetHostCalls() // start-up read the configuration
+	s := run(t, in, nil,
+		[][2]string{{":authority", "a"}, {":path", "/"}, {":method", "GET"}, {"x-beta", "1"}, {"x-swimlane", "x"}, {"x-swimlane", "y"}},
+		[][2]string{{":status", "200"}, {"set-cookie", "s=1"}})
+	if got := values(s.Req, "x-swimlane"); len(got) != 1 || got[0] != "gray" {
+		t.Errorf("lane headers %q", got)
+	}
+	// Added as its own entry, as Envoy does.
+	if got := values(s.Rsp, "set-cookie"); len(got) != 2 || got[0] != "s=1" || !strings.HasPrefix(got[1], "x-lane=gray;") {
+		t.Errorf("set-cookie %q", got)
+	}
+	if v, _ := in.Counter("lanedye.lane.gray.requests"); v != 1 {
+		t.Errorf("counter %d", v)
+	}
+	if in.HostCalls["proxy_get_header_map_pairs"] != 1 || in.DataCalls != 1 {
+		t.Errorf("host calls %v, data-returning %d", in.HostCalls, in.DataCalls)
+	}
+}
+
+func TestBadConfiguration(t *testing.T) {
+	_, err := module(t).NewInstance(context.Background(), []byte(`{"role":"gateway","lanes":["-x"]}`))
+	if !errors.Is(err, ErrStartFailed) || !strings.Contains(err.Error(), "lanes[0]:") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+// Instances are separate VMs: shared data does not leak between them, and
+// one instance's inbound and outbound streams share it.
+func TestInstancesAreSeparate(t *testing.T) {
+	m := module(t)
+	cfg := []byte(`{"role":"sidecar","lanes":["gray"],"propagation":{"keys":["x-request-id"]}}`)
+	a, err := m.NewInstance(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := m.NewInstance(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	defer b.Close()
+	run(t, a, direction(1), [][2]string{{":authority", "a"}, {":path", "/"}, {"x-swimlane", "gray"}, {"x-request-id", "r1"}}, nil)
+	out := [][2]string{{":authority", "b"}, {":path", "/"}, {"x-request-id", "r1"}}
+	if got := values(run(t, a, direction(2), append([][2]string(nil), out...), nil).Req, "x-swimlane"); len(got) != 1 {
+		t.Errorf("same instance: lane %q", got)
+	}
+	if got := values(run(t, b, direction(2), append([][2]string(nil), out...), nil).Req, "x-swimlane"); len(got) != 0 {
+		t.Errorf("other instance: lane %q", got)
+	}
+	if a.SharedKeys() != 1 || b.SharedKeys() != 0 {
+		t.Errorf("shared keys %d %d", a.SharedKeys(), b.SharedKeys())
+	}
+}
+
+// With proxy_on_done and proxy_on_delete delivered, the guest keeps no
+// per-stream state and its memory stops growing once the Go heap has warmed
+// up (measured: 72 pages after 1k streams, 136 from 50k to 400k).
+func TestLifecycleReleasesStreams(t *testing.T) {
+	in, err := module(t).NewInstance(context.Background(), []byte(`{"role":"gateway","lanes":["gray"],"debug":true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	req := [][2]string{{":authority", "a"}, {":path", "/"}, {":method", "GET"}}
+	for i := 0; i < 60000; i++ {
+		run(t, in, nil, append([][2]string(nil), req...), nil)
+	}
+	before := in.MemoryPages()
+	for i := 0; i < 40000; i++ {
+		run(t, in, nil, append([][2]string(nil), req...), nil)
+	}
+	if after := in.MemoryPages(); after != before || in.LiveStreams() != 0 {
+		t.Errorf("memory %d -> %d pages, %d live streams", before, after, in.LiveStreams())
+	}
+}
