@@ -163,6 +163,27 @@ func TestPropagationLimits(t *testing.T) {
 			}
 		})
 	})
+	t.Run("ways keep colliding ids", func(t *testing.T) {
+		vmTest(t, func(t *testing.T, vm types.VMContext) {
+			h := startPlugin(t, vm, sidecarConfig(60, 1, `,"ways":4`, "")) // one slot, four mappings
+			lanes := []string{"gray", "dev-a", "base", "gray"}
+			for i, l := range lanes {
+				h.in("x-swimlane", l, "x-corr", fmt.Sprint("id-", i))
+			}
+			for i, l := range lanes {
+				if got := one(t, h.out("svc-b", "x-corr", fmt.Sprint("id-", i)).req, "x-swimlane"); got != l {
+					t.Errorf("id-%d: lane %q, want %s", i, got, l)
+				}
+			}
+			if h.counter("lanedye.propagation.overwritten") != 0 || len(h.sharedKeys()) != 1 {
+				t.Errorf("overwritten %d, keys %d", h.counter("lanedye.propagation.overwritten"), len(h.sharedKeys()))
+			}
+			h.in("x-swimlane", "gray", "x-corr", "id-4")
+			if got := one(t, h.out("svc-b", "x-corr", "id-0").req, "x-swimlane"); got != "" || h.counter("lanedye.propagation.overwritten") != 1 {
+				t.Errorf("fifth id did not evict the oldest: %q", got)
+			}
+		})
+	})
 	t.Run("bounded keys", func(t *testing.T) {
 		const n, slots = 100_000, 512
 		vmTest(t, func(t *testing.T, vm types.VMContext) {

@@ -47,6 +47,8 @@ const (
 	DefaultSlots       = 8192
 	// MaxSlots bounds the shared-data footprint one configuration can ask for.
 	MaxSlots = 1 << 20
+	// MaxWays bounds the mappings per slot (propagation.MaxWays).
+	MaxWays = 16
 )
 
 // Config is a validated, compiled configuration. It is immutable once Parse
@@ -103,6 +105,7 @@ type Propagation struct {
 	Keys      []Key
 	TTL       int // seconds
 	Slots     int
+	Ways      int    // mappings per slot (1: SPEC's single-mapping slot)
 	Baggage   string // W3C baggage member carrying the lane; "" off
 	BaggageID int    // header id of "baggage"
 }
@@ -804,11 +807,11 @@ var keyKinds = map[string]KeyKind{
 }
 
 func (p *parser) parsePropagation(v gjson.Result) error {
-	f, err := fields(v, "propagation", "keys", "ttl", "slots", "baggage")
+	f, err := fields(v, "propagation", "keys", "ttl", "slots", "ways", "baggage")
 	if err != nil {
 		return err
 	}
-	pr := &Propagation{TTL: DefaultTTL, Slots: DefaultSlots}
+	pr := &Propagation{TTL: DefaultTTL, Slots: DefaultSlots, Ways: 1}
 	names := []string{"traceparent", "x-request-id"}
 	if kv, ok := f["keys"]; ok {
 		items, err := array(kv, "propagation.keys")
@@ -859,6 +862,11 @@ func (p *parser) parsePropagation(v gjson.Result) error {
 	}
 	if sv, ok := f["slots"]; ok {
 		if pr.Slots, err = integer(sv, "propagation.slots", 1, MaxSlots); err != nil {
+			return err
+		}
+	}
+	if wv, ok := f["ways"]; ok {
+		if pr.Ways, err = integer(wv, "propagation.ways", 1, MaxWays); err != nil {
 			return err
 		}
 	}

@@ -152,3 +152,51 @@ func TestHostileInputAllocations(t *testing.T) {
 		}
 	}
 }
+
+func TestMergeWays(t *testing.T) {
+	id := func(s string) ID { return ID{S: s, Skip: -1} }
+	var v []byte
+	// Four ways: four concurrent ids all resolve.
+	for i, s := range []string{"a", "b", "c", "d"} {
+		var evicted bool
+		v, evicted = Merge(v, id(s), "gray", int64(100+i), 0, 4)
+		if evicted {
+			t.Fatalf("evicted while storing %s", s)
+		}
+	}
+	for _, s := range []string{"a", "b", "c", "d"} {
+		if l, st := Inspect(v, id(s), 50); st != Fresh || string(l) != "gray" {
+			t.Errorf("%s: %v", s, st)
+		}
+	}
+	// A fifth evicts the oldest.
+	v, evicted := Merge(v, id("e"), "dev", 200, 0, 4)
+	if !evicted {
+		t.Error("no eviction reported")
+	}
+	if _, st := Inspect(v, id("a"), 50); st != Foreign {
+		t.Errorf("oldest survived: %v", st)
+	}
+	// Re-storing an id replaces its mapping rather than adding one.
+	v, evicted = Merge(v, id("c"), "dev", 300, 0, 4)
+	if l, st := Inspect(v, id("c"), 250); evicted || st != Fresh || string(l) != "dev" {
+		t.Errorf("restore c: %s %v %v", l, st, evicted)
+	}
+	// Expired mappings make room without counting as evictions.
+	v, evicted = Merge(v, id("f"), "gray", 400, 250, 4)
+	if evicted {
+		t.Error("expired mappings counted as evicted")
+	}
+	if _, st := Inspect(v, id("b"), 250); st != Foreign {
+		t.Errorf("expired b kept: %v", st)
+	}
+	// One way is SPEC's slot: the newest replaces whatever was there.
+	one, _ := Merge(nil, id("x"), "gray", 100, 0, 1)
+	one, evicted = Merge(one, id("y"), "dev", 100, 0, 1)
+	if _, st := Inspect(one, id("x"), 0); st != Foreign || !evicted {
+		t.Errorf("one way: %v %v", st, evicted)
+	}
+	if string(one) != string(Encode(id("y"), "dev", 100)) {
+		t.Error("a one-way slot differs from Encode")
+	}
+}

@@ -44,23 +44,92 @@ func SlotOf(id ID, slots int) int {
 	return int(h % uint64(slots))
 }
 
-// entry layout: version (1) | expiry unix ms, big endian (8) | lane length (1)
-// | lane | id. The full id is kept so that a slot shared by two ids never
-// hands one id's lane to the other.
+// A slot's value is a list of mappings, newest last:
+//
+//	version (1) | count (1) | count x [expiry unix ms, big endian (8) |
+//	lane length (1) | id length, big endian (2) | lane | id]
+//
+// The full id is kept so that a slot shared by two ids never hands one id's
+// lane to the other. With ways = 1 (SPEC's slot) a slot holds one mapping and
+// the newest replaces it; with more ways the newest replaces the same id's
+// mapping, else an expired one, else the oldest.
 const (
-	entryVersion = 1
-	entryHeader  = 10
+	entryVersion = 2
+	entryHeader  = 11 // per mapping, before lane and id
+	// MaxWays bounds the mappings per slot.
+	MaxWays = 16
 )
 
-// Encode returns the stored value for id -> lane until expiry (unix ms).
+// Encode returns a slot value holding only id -> lane until expiry (unix ms).
 func Encode(id ID, laneName string, expiry int64) []byte {
-	b := make([]byte, entryHeader+len(laneName)+len(id.S))
-	b[0] = entryVersion
-	binary.BigEndian.PutUint64(b[1:9], uint64(expiry))
-	b[9] = byte(len(laneName))
-	copy(b[entryHeader:], laneName)
-	copy(b[entryHeader+len(laneName):], id.S)
-	return b
+	return appendEntry([]byte{entryVersion, 1}, id.S, laneName, expiry)
+}
+
+func appendEntry(b []byte, id, laneName string, expiry int64) []byte {
+	var h [entryHeader]byte
+	binary.BigEndian.PutUint64(h[0:8], uint64(expiry))
+	h[8] = byte(len(laneName))
+	binary.BigEndian.PutUint16(h[9:11], uint16(len(id)))
+	b = append(b, h[:]...)
+	b = append(b, laneName...)
+	return append(b, id...)
+}
+
+// entry is one decoded mapping; its byte slices point into the slot value.
+type entry struct {
+	expiry int64
+	lane   []byte
+	id     []byte
+}
+
+// eachEntry decodes v, calling f per mapping; false on a malformed value.
+func eachEntry(v []byte, f func(e entry)) bool {
+	if len(v) < 2 || v[0] != entryVersion {
+		return false
+	}
+	n, p := int(v[1]), 2
+	for i := 0; i < n; i++ {
+		if len(v) < p+entryHeader {
+			return false
+		}
+		ll := int(v[p+8])
+		il := int(binary.BigEndian.Uint16(v[p+9 : p+11]))
+		if len(v) < p+entryHeader+ll+il {
+			return false
+		}
+		f(entry{
+			expiry: int64(binary.BigEndian.Uint64(v[p : p+8])),
+			lane:   v[p+entryHeader : p+entryHeader+ll],
+			id:     v[p+entryHeader+ll : p+entryHeader+ll+il],
+		})
+		p += entryHeader + ll + il
+	}
+	return p == len(v)
+}
+
+// Merge returns the slot value after storing id -> lane into old (nil: an
+// empty slot), keeping at most ways mappings. evicted reports that a fresh
+// mapping of another id had to go.
+func Merge(old []byte, id ID, laneName string, expiry, now int64, ways int) (val []byte, evicted bool) {
+	var keep []entry
+	eachEntry(old, func(e entry) {
+		if e.expiry > now && !sameID(e.id, id) {
+			keep = append(keep, e)
+		}
+	})
+	if drop := len(keep) - (ways - 1); drop > 0 {
+		keep, evicted = keep[drop:], true // newest last: drop the oldest
+	}
+	size := 2 + entryHeader + len(laneName) + len(id.S)
+	for _, e := range keep {
+		size += entryHeader + len(e.lane) + len(e.id)
+	}
+	val = make([]byte, 2, size)
+	val[0], val[1] = entryVersion, byte(len(keep)+1)
+	for _, e := range keep {
+		val = appendEntry(val, string(e.id), string(e.lane), e.expiry)
+	}
+	return appendEntry(val, id.S, laneName, expiry), evicted
 }
 
 // Status is what a slot holds for an id.
@@ -69,34 +138,31 @@ type Status uint8
 // Lookup outcomes.
 const (
 	Empty   Status = iota // nothing usable: absent or undecodable
-	Foreign               // a mapping for another id
+	Foreign               // mappings for other ids only
 	Expired               // this id's mapping, past its expiry
 	Fresh                 // this id's mapping, valid
 )
 
-// Inspect decodes a stored value for id at now (unix ms). The lane is
-// returned as bytes of v; the caller checks it is still a configured lane.
+// Inspect looks id up in a slot value at now (unix ms). The lane is returned
+// as bytes of v; the caller checks it is still a configured lane.
 func Inspect(v []byte, id ID, now int64) (laneName []byte, st Status) {
-	if len(v) < entryHeader || v[0] != entryVersion {
+	st = Empty
+	ok := eachEntry(v, func(e entry) {
+		switch {
+		case !sameID(e.id, id):
+			if st == Empty {
+				st = Foreign
+			}
+		case e.expiry > now:
+			laneName, st = e.lane, Fresh
+		case st != Fresh:
+			laneName, st = e.lane, Expired
+		}
+	})
+	if !ok {
 		return nil, Empty
 	}
-	ll := int(v[9])
-	if len(v) < entryHeader+ll {
-		return nil, Empty
-	}
-	laneName = v[entryHeader : entryHeader+ll]
-	if !sameID(v[entryHeader+ll:], id) {
-		return laneName, Foreign
-	}
-	if int64(binary.BigEndian.Uint64(v[1:9])) <= now {
-		return laneName, Expired
-	}
-	return laneName, Fresh
-}
-
-// FreshFor reports whether v holds a valid mapping for any id at now.
-func FreshFor(v []byte, now int64) bool {
-	return len(v) >= entryHeader && v[0] == entryVersion && int64(binary.BigEndian.Uint64(v[1:9])) > now
+	return laneName, st
 }
 
 func sameID(stored []byte, id ID) bool {

@@ -110,8 +110,7 @@ func HandleInbound(cfg *config.Config, r *rules.Request, st propagation.Store, n
 		if dup {
 			continue // two kinds carrying the same id, or a slot collision within one request
 		}
-		val := propagation.Encode(id, name, expiry)
-		if err := store(st, propagation.SlotKey(slot), val, id, now, i == 0, &res); err != nil {
+		if err := store(st, propagation.SlotKey(slot), id, name, expiry, now, p.Ways, i == 0, &res); err != nil {
 			res.Err = err
 			return res
 		}
@@ -121,27 +120,29 @@ func HandleInbound(cfg *config.Config, r *rules.Request, st propagation.Store, n
 	return res
 }
 
-// store writes val to key, newest wins. The first id's slot is read first so
-// that overwriting another id's fresh mapping is counted; the others are
-// written blind (cas 0 is unconditional in Envoy) and read only when the host
-// insists on a CAS token.
-func store(st propagation.Store, key string, val []byte, id propagation.ID, now int64, inspect bool, res *Result) error {
-	var cas uint32
-	if inspect {
-		old, c, err := st.Get(key)
-		switch {
-		case err == nil:
-			cas = c
-			if _, s := propagation.Inspect(old, id, now); s == propagation.Foreign && propagation.FreshFor(old, now) {
-				res.Overwritten = true
-			}
-		case !errors.Is(err, propagation.ErrNotFound):
-			return err
-		}
-	}
+// store writes id -> lane into its slot, newest wins, with a bounded CAS
+// retry. The slot is read first when it holds several mappings (they must be
+// kept) and for the first id (to count evictions); a single-mapping slot of a
+// further id is written blind: cas 0 is unconditional in Envoy, and hosts that
+// insist on a token answer CasMismatch, which falls back to reading.
+func store(st propagation.Store, key string, id propagation.ID, lane string, expiry, now int64, ways int, first bool, res *Result) error {
+	read := ways > 1 || first
 	for attempt := 0; ; attempt++ {
+		var old []byte
+		var cas uint32
+		if read {
+			v, c, err := st.Get(key)
+			switch {
+			case err == nil:
+				old, cas = v, c
+			case !errors.Is(err, propagation.ErrNotFound):
+				return err
+			}
+		}
+		val, evicted := propagation.Merge(old, id, lane, expiry, now, ways)
 		err := st.Set(key, val, cas)
 		if err == nil {
+			res.Overwritten = res.Overwritten || evicted
 			return nil
 		}
 		if !errors.Is(err, propagation.ErrCasMismatch) {
@@ -151,15 +152,7 @@ func store(st propagation.Store, key string, val []byte, id propagation.ID, now 
 			res.RetriesExhausted = true
 			return nil
 		}
-		_, c, gerr := st.Get(key)
-		switch {
-		case gerr == nil:
-			cas = c
-		case errors.Is(gerr, propagation.ErrNotFound):
-			cas = 0
-		default:
-			return gerr
-		}
+		read = true
 	}
 }
 

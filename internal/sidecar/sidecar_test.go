@@ -2,6 +2,7 @@ package sidecar
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/lanedye/lanedye/internal/config"
@@ -143,5 +144,27 @@ func TestRemovedLaneIsNotPropagated(t *testing.T) {
 	now := cfg(t, `{"role":"sidecar","lanes":["gray"],"propagation":{}}`)
 	if res := HandleOutbound(now, request(now, "x-request-id", "a"), st, 1); res.SetLane || !res.Miss {
 		t.Errorf("rolled-back lane propagated: %+v", res)
+	}
+}
+
+// With several ways per slot, ids colliding in one slot all keep their lane.
+func TestWaysKeepCollidingIDs(t *testing.T) {
+	c := cfg(t, `{"role":"sidecar","lanes":["gray","dev-a"],"propagation":{"keys":["header:x-corr"],"slots":1,"ways":4}}`)
+	st := &memStore{m: map[string]entry{}, strict: true}
+	lanes := []string{"gray", "dev-a", "base", "gray"}
+	for i, l := range lanes {
+		res := HandleInbound(c, request(c, "x-swimlane", l, "x-corr", fmt.Sprint("id-", i)), st, 0)
+		if res.Overwritten || res.Stored != 1 {
+			t.Fatalf("store %d: %+v", i, res)
+		}
+	}
+	for i, l := range lanes {
+		res := HandleOutbound(c, request(c, "x-corr", fmt.Sprint("id-", i)), st, 1)
+		if !res.Hit || c.Lanes.Name(res.Lane) != l {
+			t.Errorf("id-%d: %+v, want %s", i, res, l)
+		}
+	}
+	if res := HandleInbound(c, request(c, "x-swimlane", "gray", "x-corr", "id-4"), st, 0); !res.Overwritten {
+		t.Errorf("fifth id: %+v", res)
 	}
 }
