@@ -4,13 +4,23 @@ WASM  := build/lanedye.wasm
 # Fuzz time per target for `make fuzz`.
 FUZZTIME ?= 60s
 
-.PHONY: build test bench fuzz image push clean
+.PHONY: build test demo e2e bench fuzz image push clean
 
 # Go's build cache makes an unchanged rebuild cheap, so build always runs.
 build:
 	@mkdir -p build
 	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -o $(WASM) ./plugin
 	@echo "$(WASM): $$(wc -c < $(WASM)) bytes"
+
+# The main job on the built-in example: the loopback mesh running the module
+# with deploy/'s configuration; prints which version served each hop.
+demo: build
+	$(GO) run ./e2e/demo
+
+# End-to-end: the loopback mesh scenarios, and real Envoy when installed
+# (envoy on PATH or ENVOY_BIN).
+e2e: build
+	$(GO) test -count=1 -v ./e2e/...
 
 # Every test, natively and against $(WASM); fuzz seed corpora run as tests.
 test: build

@@ -245,8 +245,11 @@ func Start(ctx context.Context, wasm []byte, topo *Topology, forward Forwarding)
 	return m, nil
 }
 
-// Client returns an HTTP client that trusts the gateway's certificate.
-func (m *Mesh) Client() *http.Client { return m.tls.Client() }
+// Client returns a new HTTP client (no cookie jar) that trusts the gateway's
+// certificate. Each call returns a distinct client: callers set their own jar.
+func (m *Mesh) Client() *http.Client {
+	return &http.Client{Transport: m.tls.Client().Transport, Timeout: 10 * time.Second}
+}
 
 func (m *Mesh) serve(h http.Handler) (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
