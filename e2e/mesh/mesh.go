@@ -223,7 +223,7 @@ func Start(ctx context.Context, wasm []byte, topo *Topology, forward Forwarding)
 				m.Close()
 				return nil, err
 			}
-			appAddr, err := m.serve(&app{m: m, service: svc, version: ver, next: topo.Next[svc], egress: egress})
+			appAddr, err := m.serve(&App{Service: svc, Version: ver, Next: topo.Next[svc], Egress: egress, Forward: forward, Client: m.client})
 			if err != nil {
 				m.Close()
 				return nil, err
@@ -411,20 +411,23 @@ func header(hs [][2]string, name string) string {
 	return ""
 }
 
-// app is an application: it reports its service and version and those of
-// the service it calls, forwarding only one correlation header.
-type app struct {
-	m                *Mesh
-	service, version string
-	next, egress     string
+// App is an application: it reports its service and version and those of
+// the service it calls through its sidecar's egress listener, forwarding only
+// one correlation header.
+type App struct {
+	Service, Version string
+	Next             string // the service it calls; "" for none
+	Egress           string // host:port of its outbound proxy listener
+	Forward          Forwarding
+	Client           *http.Client
 }
 
-func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	hops := []Hop{{a.service, a.version}}
-	if a.next != "" {
-		req, _ := http.NewRequest(http.MethodGet, "http://"+a.egress+r.URL.RequestURI(), nil)
-		req.Host = a.next
-		mode := a.m.forward
+func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hops := []Hop{{a.Service, a.Version}}
+	if a.Next != "" {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+a.Egress+r.URL.RequestURI(), nil)
+		req.Host = a.Next
+		mode := a.Forward
 		if f := r.URL.Query().Get("forward"); f != "" {
 			mode = Forwarding(f)
 		}
@@ -438,7 +441,7 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				req.Header.Set("traceparent", v[:36]+newSpanID()+v[52:])
 			}
 		}
-		resp, err := a.m.client.Do(req)
+		resp, err := a.Client.Do(req)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
@@ -446,7 +449,7 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
 			b, _ := io.ReadAll(resp.Body)
-			http.Error(w, fmt.Sprintf("%s called %s: %d %s", a.service, a.next, resp.StatusCode, b), http.StatusBadGateway)
+			http.Error(w, fmt.Sprintf("%s called %s: %d %s", a.Service, a.Next, resp.StatusCode, b), http.StatusBadGateway)
 			return
 		}
 		var rest []Hop
