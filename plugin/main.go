@@ -7,6 +7,8 @@
 package main
 
 import (
+	"runtime/debug"
+
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 
@@ -15,7 +17,17 @@ import (
 	"github.com/lanedye/lanedye/internal/rules"
 )
 
-func init() { proxywasm.SetVMContext(&vmContext{}) }
+func init() {
+	proxywasm.SetVMContext(&vmContext{})
+	// Linear memory never shrinks, so the heap's high-water mark is what a VM
+	// costs Envoy for good. Measured through the full stream lifecycle over
+	// 300k gateway requests: default GOGC settles at 131 pages only after
+	// ~50k requests; GOGC=25 holds 92 pages from 10k on, with no measurable
+	// change in per-request cost. A memory limit did as well but thrashes
+	// once a large configuration's live heap nears it; forcing runtime.GC
+	// every 1000 streams reached 83 pages at the price of periodic pauses.
+	debug.SetGCPercent(25)
+}
 
 func main() {}
 

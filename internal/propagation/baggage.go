@@ -1,8 +1,9 @@
 package propagation
 
 import (
-	"net/url"
 	"strings"
+
+	"github.com/lanedye/lanedye/internal/rules"
 )
 
 // MaxBaggage is the largest baggage header handled; W3C requires support for
@@ -27,8 +28,8 @@ func BaggageGet(h, name string) (string, bool) {
 		return "", false
 	}
 	if strings.IndexByte(found, '%') >= 0 {
-		d, err := url.PathUnescape(found)
-		if err != nil {
+		d, ok := rules.Unescape(found, false)
+		if !ok {
 			return "", false
 		}
 		found = d

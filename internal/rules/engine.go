@@ -1,8 +1,9 @@
 package rules
 
 import (
+	"cmp"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/lanedye/lanedye/internal/lane"
@@ -201,7 +202,7 @@ const maxHostSets = 64
 // NewEngine sorts rules by priority, highest first; ties keep array order.
 func NewEngine(rules []Rule, lanes *lane.Set) *Engine {
 	rs := append([]Rule(nil), rules...)
-	sort.SliceStable(rs, func(i, j int) bool { return rs[i].Priority > rs[j].Priority })
+	slices.SortStableFunc(rs, func(a, b Rule) int { return cmp.Compare(b.Priority, a.Priority) })
 	e := &Engine{rules: rs, hostSet: make([]int, len(rs)), lanes: lanes}
 	sets := map[string]int{}
 	for i := range rs {

@@ -9,7 +9,6 @@
 package rules
 
 import (
-	"net/url"
 	"strings"
 )
 
@@ -309,13 +308,47 @@ func (r *Request) Query(name string) (string, bool) {
 			continue
 		}
 		if strings.ContainsAny(v, "%+") {
-			if d, err := url.QueryUnescape(v); err == nil {
+			if d, ok := Unescape(v, true); ok {
 				v = d
 			}
 		}
 		return v, true
 	}
 	return "", false
+}
+
+// Unescape decodes %XX escapes (and, with plus, '+' as a space, as query
+// strings write it). A malformed escape makes it fail. It stands in for
+// net/url, which with net/netip would add over 100 KB to the module.
+func Unescape(s string, plus bool) (string, bool) {
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '%':
+			if i+2 >= len(s) || unhex(s[i+1]) < 0 || unhex(s[i+2]) < 0 {
+				return "", false
+			}
+			b = append(b, byte(unhex(s[i+1])<<4|unhex(s[i+2])))
+			i += 2
+		case c == '+' && plus:
+			b = append(b, ' ')
+		default:
+			b = append(b, c)
+		}
+	}
+	return string(b), true
+}
+
+func unhex(c byte) int {
+	switch {
+	case c >= '0' && c <= '9':
+		return int(c - '0')
+	case c >= 'a' && c <= 'f':
+		return int(c - 'a' + 10)
+	case c >= 'A' && c <= 'F':
+		return int(c - 'A' + 10)
+	}
+	return -1
 }
 
 func splitPath(p string) (path, query string) {

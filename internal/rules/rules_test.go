@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
+	"net/url"
 	"strconv"
 	"testing"
 
@@ -241,5 +242,20 @@ func TestEngineOrder(t *testing.T) {
 	r.Reset(NewIndex(), [][2]string{{":authority", "H:1"}})
 	if l, i, _ := e.Decide(&r); l != 2 || e.Rules()[i].Name != "high" {
 		t.Errorf("priority: lane %d rule %d", l, i)
+	}
+}
+
+func TestUnescapeMatchesNetURL(t *testing.T) {
+	for _, in := range []string{"a%20b", "dev%2Da", "a+b", "%zz", "%", "%4", "plain", "%E4%B8%AD", "100%25"} {
+		for _, plus := range []bool{true, false} {
+			want, err := url.PathUnescape(in)
+			if plus {
+				want, err = url.QueryUnescape(in)
+			}
+			got, ok := Unescape(in, plus)
+			if ok != (err == nil) || (ok && got != want) {
+				t.Errorf("Unescape(%q, %v) = %q %v; net/url: %q %v", in, plus, got, ok, want, err)
+			}
+		}
 	}
 }
