@@ -29,8 +29,11 @@ test: build
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 
+# Native decision benchmarks, the module's per-request cost in a wazero host
+# beside two reference plugins (testdata/refplugins), host calls, size and
+# memory: a table, and build/bench.json.
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
+	$(GO) run ./internal/perf/report
 
 # Each fuzz target on its own for FUZZTIME.
 fuzz:

@@ -30,7 +30,11 @@ func TestMesh(t *testing.T) {
 			defer m.Close()
 			mesh.RunScenarios(t, mesh.Target{GatewayURL: m.GatewayURL, NewClient: m.Client, Forward: fwd})
 			// The sidecars restored lanes and released every stream.
-			if v, _ := m.Sidecar("frontend", "gray").Counter("lanedye.propagation.hit"); v == 0 {
+			sc := m.Sidecar("frontend", "gray")
+			if err := sc.Tick(); err != nil {
+				t.Fatal(err)
+			}
+			if v, _ := sc.Counter("lanedye.propagation.hit"); v == 0 {
 				t.Error("frontend-gray's sidecar restored no lane")
 			}
 			for _, sc := range [][2]string{{"frontend", "gray"}, {"checkout", "base"}, {"payment", "gray"}} {

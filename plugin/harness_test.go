@@ -121,8 +121,10 @@ func (h *host) do(reqHeaders [][2]string, upstreamResp ...[2]string) exchange {
 }
 
 // counter returns a counter's value, failing the test if it is not defined.
+// It ticks first: the plugin hands its counts to the host on every tick.
 func (h *host) counter(name string) uint64 {
 	h.t.Helper()
+	h.Tick()
 	v, err := h.GetCounterMetric(name)
 	if err != nil {
 		h.t.Fatalf("counter %s: %v", name, err)

@@ -59,9 +59,25 @@ func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
 	p.cfg = cfg
 	p.m = defineMetrics(cfg)
 	p.explain = gateway.NewExplainer(cfg)
+	if err := proxywasm.SetTickPeriodMilliSeconds(flushPeriodMillis); err != nil {
+		proxywasm.LogWarnf("lanedye: no tick, counters are flushed only when the plugin stops: %v", err)
+	}
 	proxywasm.LogInfof("lanedye: started as %s with %d lanes and %d rules",
 		cfg.Role, cfg.Lanes.Len(), len(cfg.Rules.Rules()))
 	return types.OnPluginStartStatusOK
+}
+
+// OnTick hands the counts of the last period to Envoy.
+func (p *pluginContext) OnTick() {
+	if p.m != nil {
+		p.m.flush()
+	}
+}
+
+// OnPluginDone flushes what is left before the configuration goes away.
+func (p *pluginContext) OnPluginDone() bool {
+	p.OnTick()
+	return true
 }
 
 // NewHttpContext returns the per-stream context.

@@ -30,46 +30,89 @@ const (
 	metricDirectionUnknown = "lanedye.direction.unknown"
 )
 
-// metrics holds the counter ids of one configuration. Counters are defined at
-// plugin start so that the request path only increments.
-type metrics struct {
-	lane, source, rule, route []proxywasm.MetricCounter
-	rejected, stickyIssued    proxywasm.MetricCounter
-	errors                    proxywasm.MetricCounter
+// flushPeriodMillis is how often counts reach Envoy's counters.
+const flushPeriodMillis = 1000
 
-	stored, hit, miss, expired, overwritten  proxywasm.MetricCounter
-	retriesExhausted, noID, directionUnknown proxywasm.MetricCounter
+// metrics counts in the VM and hands the counts to Envoy once per tick: an
+// increment is then an array write instead of a host call per counter per
+// request (3 to 5 of them, measured at about a fifth of the plugin's cost).
+// Counters are defined at plugin start.
+type metrics struct {
+	ids     []proxywasm.MetricCounter
+	pending []uint64
+
+	lane, source, rule, route []int // indexes into ids
+	rejected, stickyIssued    int
+	errors                    int
+
+	stored, hit, miss, expired, overwritten  int
+	retriesExhausted, noID, directionUnknown int
 }
 
 func defineMetrics(cfg *config.Config) *metrics {
-	m := &metrics{
-		rejected:     proxywasm.DefineCounterMetric(metricRejected),
-		stickyIssued: proxywasm.DefineCounterMetric(metricStickyIssued),
-		errors:       proxywasm.DefineCounterMetric(metricErrors),
-	}
+	m := &metrics{}
+	m.rejected = m.define(metricRejected)
+	m.stickyIssued = m.define(metricStickyIssued)
+	m.errors = m.define(metricErrors)
 	if cfg.Role == config.Sidecar {
-		m.stored = proxywasm.DefineCounterMetric(metricStored)
-		m.hit = proxywasm.DefineCounterMetric(metricHit)
-		m.miss = proxywasm.DefineCounterMetric(metricMiss)
-		m.expired = proxywasm.DefineCounterMetric(metricExpired)
-		m.overwritten = proxywasm.DefineCounterMetric(metricOverwritten)
-		m.retriesExhausted = proxywasm.DefineCounterMetric(metricRetriesExhausted)
-		m.noID = proxywasm.DefineCounterMetric(metricNoID)
-		m.directionUnknown = proxywasm.DefineCounterMetric(metricDirectionUnknown)
+		m.stored = m.define(metricStored)
+		m.hit = m.define(metricHit)
+		m.miss = m.define(metricMiss)
+		m.expired = m.define(metricExpired)
+		m.overwritten = m.define(metricOverwritten)
+		m.retriesExhausted = m.define(metricRetriesExhausted)
+		m.noID = m.define(metricNoID)
+		m.directionUnknown = m.define(metricDirectionUnknown)
 	}
 	for _, n := range cfg.Lanes.Names() {
-		m.lane = append(m.lane, proxywasm.DefineCounterMetric(sprintf(metricLane, n)))
+		m.lane = append(m.lane, m.define(sprintf(metricLane, n)))
 		if cfg.Fallback != nil {
-			m.route = append(m.route, proxywasm.DefineCounterMetric(sprintf(metricRoute, n)))
+			m.route = append(m.route, m.define(sprintf(metricRoute, n)))
 		}
 	}
 	for _, s := range lane.Sources() {
-		m.source = append(m.source, proxywasm.DefineCounterMetric(sprintf(metricSource, s.String())))
+		m.source = append(m.source, m.define(sprintf(metricSource, s.String())))
 	}
 	for _, r := range cfg.Rules.Rules() {
-		m.rule = append(m.rule, proxywasm.DefineCounterMetric(sprintf(metricRule, r.Name)))
+		m.rule = append(m.rule, m.define(sprintf(metricRule, r.Name)))
 	}
+	m.pending = make([]uint64, len(m.ids))
 	return m
+}
+
+func (m *metrics) define(name string) int {
+	m.ids = append(m.ids, proxywasm.DefineCounterMetric(name))
+	return len(m.ids) - 1
+}
+
+// add counts n events of counter i.
+func (m *metrics) add(i int, n uint64) { m.pending[i] += n }
+
+// inc counts one event of counter i.
+func (m *metrics) inc(i int) { m.pending[i]++ }
+
+// failed counts an internal error; it is safe inside a recovery.
+func (m *metrics) failed() { m.pending[m.errors]++ }
+
+// flush hands the pending counts to Envoy. A refused increment keeps its
+// count for the next flush.
+func (m *metrics) flush() {
+	for i, n := range m.pending {
+		if n != 0 && increment(m.ids[i], n) {
+			m.pending[i] = 0
+		}
+	}
+}
+
+// increment adds n to a counter; the SDK panics when the host refuses.
+func increment(c proxywasm.MetricCounter, n uint64) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	c.Increment(n)
+	return true
 }
 
 func (m *metrics) decided(d *gateway.Decision) {
@@ -94,29 +137,16 @@ func (m *metrics) decidedLane(l int, s lane.Source) {
 
 // propagated counts the propagation events of a sidecar request.
 func (m *metrics) propagated(r *sidecar.Result) {
-	if r.Stored > 0 {
-		m.stored.Increment(uint64(r.Stored))
-	}
+	m.add(m.stored, uint64(r.Stored))
 	for _, e := range [...]struct {
 		on bool
-		c  proxywasm.MetricCounter
+		c  int
 	}{{r.Hit, m.hit}, {r.Miss, m.miss}, {r.Expired, m.expired}, {r.Overwritten, m.overwritten},
 		{r.RetriesExhausted, m.retriesExhausted}, {r.NoID, m.noID}} {
 		if e.on {
 			m.inc(e.c)
 		}
 	}
-}
-
-// inc increments a counter. The SDK panics when the host refuses; the request
-// callbacks recover from that and count it as an error.
-func (m *metrics) inc(c proxywasm.MetricCounter) { c.Increment(1) }
-
-// failed counts an internal error. It must not panic itself: it runs inside
-// the recovery of a panic.
-func (m *metrics) failed() {
-	defer func() { _ = recover() }()
-	m.errors.Increment(1)
 }
 
 // sprintf substitutes one %s; fmt is avoided to keep it out of the binary's

@@ -79,14 +79,17 @@ func main() {
 	}
 	tw.Flush()
 	gw := m.Gateway()
+	_ = gw.Tick() // the plugin hands its counts to the host on every tick
 	fmt.Println()
 	for _, n := range []string{"lanedye.lane.gray.requests", "lanedye.lane.base.requests", "lanedye.source.cookie.requests", "lanedye.lane_header.rejected", "lanedye.sticky.issued"} {
 		v, _ := gw.Counter(n)
 		fmt.Printf("gateway %-34s %d\n", n, v)
 	}
 	for _, sc := range []struct{ svc, ver string }{{"frontend", "gray"}, {"checkout", "base"}} {
+		in := m.Sidecar(sc.svc, sc.ver)
+		_ = in.Tick()
 		for _, n := range []string{"lanedye.propagation.stored", "lanedye.propagation.hit"} {
-			v, _ := m.Sidecar(sc.svc, sc.ver).Counter(n)
+			v, _ := in.Counter(n)
 			fmt.Printf("%-8s %-25s %-26s %d\n", sc.svc+"-"+sc.ver, "sidecar", n, v)
 		}
 	}

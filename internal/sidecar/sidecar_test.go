@@ -11,44 +11,6 @@ import (
 	"github.com/lanedye/lanedye/internal/rules"
 )
 
-// memStore is a Store with Envoy's semantics (cas 0 writes unconditionally)
-// unless strict, where, like the SDK emulator, an existing key needs its
-// current token. conflicts makes that many next Sets fail with a CAS
-// mismatch, as a concurrent writer on another worker would.
-type memStore struct {
-	m         map[string]entry
-	strict    bool
-	conflicts int
-	gets      int
-}
-
-type entry struct {
-	v   []byte
-	cas uint32
-}
-
-func (s *memStore) Get(k string) ([]byte, uint32, error) {
-	s.gets++
-	e, ok := s.m[k]
-	if !ok {
-		return nil, 0, propagation.ErrNotFound
-	}
-	return e.v, e.cas, nil
-}
-
-func (s *memStore) Set(k string, v []byte, cas uint32) error {
-	e, ok := s.m[k]
-	if s.conflicts > 0 {
-		s.conflicts--
-		return propagation.ErrCasMismatch
-	}
-	if ok && (cas != 0 || s.strict) && cas != e.cas {
-		return propagation.ErrCasMismatch
-	}
-	s.m[k] = entry{v: append([]byte(nil), v...), cas: e.cas + 1}
-	return nil
-}
-
 func cfg(t *testing.T, js string) *config.Config {
 	t.Helper()
 	c, err := config.Parse([]byte(js))
@@ -82,14 +44,14 @@ func TestParseDirection(t *testing.T) {
 func TestStoreAllIDsLookUpFirst(t *testing.T) {
 	c := cfg(t, `{"role":"sidecar","lanes":["gray"],"propagation":{"keys":["traceparent","x-request-id"],"slots":4096}}`)
 	for _, strict := range []bool{false, true} {
-		st := &memStore{m: map[string]entry{}, strict: strict}
+		st := &propagation.MemStore{M: map[string]propagation.MemEntry{}, Strict: strict}
 		tp := "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 		res := HandleInbound(c, request(c, "x-swimlane", "gray", "traceparent", tp, "x-request-id", "rid-1"), st, 1000)
 		if res.Stored != 2 || res.Err != nil {
 			t.Fatalf("strict=%v: %+v", strict, res)
 		}
-		if !strict && st.gets != 1 {
-			t.Errorf("Envoy semantics: %d reads for two stores, want 1", st.gets)
+		if !strict && st.Gets != 1 {
+			t.Errorf("Envoy semantics: %d reads for two stores, want 1", st.Gets)
 		}
 		// An app that forwards only x-request-id; one forwarding only traceparent,
 		// with the fresh x-request-id Envoy generates for it.
@@ -99,30 +61,30 @@ func TestStoreAllIDsLookUpFirst(t *testing.T) {
 				t.Errorf("strict=%v %v: %+v", strict, kv, res)
 			}
 		}
-		if len(st.m) != 2 {
-			t.Errorf("%d keys", len(st.m))
+		if len(st.M) != 2 {
+			t.Errorf("%d keys", len(st.M))
 		}
 	}
 }
 
 func TestCASRetries(t *testing.T) {
 	c := cfg(t, `{"role":"sidecar","lanes":["gray"],"propagation":{"keys":["x-request-id"]}}`)
-	st := &memStore{m: map[string]entry{}, conflicts: 2}
+	st := &propagation.MemStore{M: map[string]propagation.MemEntry{}, Conflicts: 2}
 	res := HandleInbound(c, request(c, "x-swimlane", "gray", "x-request-id", "a"), st, 0)
 	if res.Stored != 1 || res.RetriesExhausted {
 		t.Errorf("two conflicts: %+v", res)
 	}
-	st.conflicts = 10
+	st.Conflicts = 10
 	res = HandleInbound(c, request(c, "x-swimlane", "gray", "x-request-id", "b"), st, 0)
 	if !res.RetriesExhausted {
 		t.Errorf("persistent conflicts: %+v", res)
 	}
-	if st.conflicts != 10-maxCASRetries-1 {
-		t.Errorf("%d attempts, want %d", 10-st.conflicts, maxCASRetries+1)
+	if st.Conflicts != 10-maxCASRetries-1 {
+		t.Errorf("%d attempts, want %d", 10-st.Conflicts, maxCASRetries+1)
 	}
 }
 
-type failing struct{ memStore }
+type failing struct{ propagation.MemStore }
 
 func (failing) Get(string) ([]byte, uint32, error) { return nil, 0, errors.New("host error") }
 
@@ -138,7 +100,7 @@ func TestStoreErrorsAreReported(t *testing.T) {
 }
 
 func TestRemovedLaneIsNotPropagated(t *testing.T) {
-	st := &memStore{m: map[string]entry{}}
+	st := propagation.NewMemStore()
 	old := cfg(t, `{"role":"sidecar","lanes":["gray","dev-a"],"propagation":{}}`)
 	HandleInbound(old, request(old, "x-swimlane", "dev-a", "x-request-id", "a"), st, 0)
 	now := cfg(t, `{"role":"sidecar","lanes":["gray"],"propagation":{}}`)
@@ -150,7 +112,7 @@ func TestRemovedLaneIsNotPropagated(t *testing.T) {
 // With several ways per slot, ids colliding in one slot all keep their lane.
 func TestWaysKeepCollidingIDs(t *testing.T) {
 	c := cfg(t, `{"role":"sidecar","lanes":["gray","dev-a"],"propagation":{"keys":["header:x-corr"],"slots":1,"ways":4}}`)
-	st := &memStore{m: map[string]entry{}, strict: true}
+	st := &propagation.MemStore{M: map[string]propagation.MemEntry{}, Strict: true}
 	lanes := []string{"gray", "dev-a", "base", "gray"}
 	for i, l := range lanes {
 		res := HandleInbound(c, request(c, "x-swimlane", l, "x-corr", fmt.Sprint("id-", i)), st, 0)

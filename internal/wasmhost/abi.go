@@ -2,6 +2,7 @@ package wasmhost
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/tetratelabs/wazero/api"
@@ -11,7 +12,44 @@ import (
 // module uses. Each call finds its Instance by the calling module's name.
 func (m *Module) exportHost(ctx context.Context) error {
 	b := m.rt.NewHostModuleBuilder("env")
-	fn := func(name string, f any) { b.NewFunctionBuilder().WithFunc(f).Export(name) }
+	// Host functions are stack-based (GoModuleFunc): wazero's reflective
+	// WithFunc costs microseconds per call, which would swamp what the
+	// harness is there to measure.
+	i32 := api.ValueTypeI32
+	fn := func(name string, f any) {
+		var call api.GoModuleFunc
+		var params []api.ValueType
+		switch f := f.(type) {
+		case func(context.Context, api.Module, uint32) uint32:
+			params = []api.ValueType{i32}
+			call = func(ctx context.Context, mod api.Module, st []uint64) {
+				st[0] = uint64(f(ctx, mod, uint32(st[0])))
+			}
+		case func(context.Context, api.Module, uint32, uint32, uint32) uint32:
+			params = []api.ValueType{i32, i32, i32}
+			call = func(ctx context.Context, mod api.Module, st []uint64) {
+				st[0] = uint64(f(ctx, mod, uint32(st[0]), uint32(st[1]), uint32(st[2])))
+			}
+		case func(context.Context, api.Module, uint32, uint32, uint32, uint32) uint32:
+			params = []api.ValueType{i32, i32, i32, i32}
+			call = func(ctx context.Context, mod api.Module, st []uint64) {
+				st[0] = uint64(f(ctx, mod, uint32(st[0]), uint32(st[1]), uint32(st[2]), uint32(st[3])))
+			}
+		case func(context.Context, api.Module, uint32, uint32, uint32, uint32, uint32) uint32:
+			params = []api.ValueType{i32, i32, i32, i32, i32}
+			call = func(ctx context.Context, mod api.Module, st []uint64) {
+				st[0] = uint64(f(ctx, mod, uint32(st[0]), uint32(st[1]), uint32(st[2]), uint32(st[3]), uint32(st[4])))
+			}
+		case func(context.Context, api.Module, uint32, int64) uint32:
+			params = []api.ValueType{i32, api.ValueTypeI64}
+			call = func(ctx context.Context, mod api.Module, st []uint64) {
+				st[0] = uint64(f(ctx, mod, uint32(st[0]), int64(st[1])))
+			}
+		default:
+			panic(fmt.Sprintf("wasmhost: no adapter for %s (%T)", name, f))
+		}
+		b.NewFunctionBuilder().WithGoModuleFunction(call, params, []api.ValueType{i32}).Export(name)
+	}
 
 	fn("proxy_log", func(ctx context.Context, mod api.Module, level, ptr, size uint32) uint32 {
 		in := m.instance(mod, "proxy_log")
@@ -35,6 +73,10 @@ func (m *Module) exportHost(ctx context.Context) error {
 			return statusOK
 		}
 		return statusBadArgument
+	})
+	fn("proxy_set_tick_period_milliseconds", func(ctx context.Context, mod api.Module, ms uint32) uint32 {
+		m.instance(mod, "proxy_set_tick_period_milliseconds").TickPeriodMillis = ms
+		return statusOK
 	})
 	fn("proxy_get_buffer_bytes", func(ctx context.Context, mod api.Module, typ, start, max, retPtr, retSize uint32) uint32 {
 		in := m.instance(mod, "proxy_get_buffer_bytes")

@@ -13,10 +13,11 @@
 //   - shared data per Instance (an Envoy vm_id): CAS tokens starting at 1,
 //     cas 0 writes unconditionally, a stale token is CasMismatch;
 //   - properties by path ("listener_direction" and whatever the caller sets
-//     per stream), counters, logs, the plugin configuration buffer;
+//     per stream), counters, logs, the plugin configuration buffer, the tick
+//     period (ticks are delivered by calling Tick);
 //   - WASI with the real clock and random source.
 //
-// What it does not: bodies, trailers, timers, queues, HTTP callouts, gRPC,
+// What it does not: bodies, trailers, timer-driven ticks, queues, HTTP callouts, gRPC,
 // foreign functions, and network filters (those imports are not in lanedye's
 // module; instantiation fails loudly if a future module imports them).
 package wasmhost
@@ -112,6 +113,9 @@ type Instance struct {
 	logs     []Log
 	current  *Stream
 	streams  map[uint32]*Stream
+
+	// TickPeriodMillis is what the plugin asked for; Tick delivers ticks.
+	TickPeriodMillis uint32
 
 	// HostCalls counts host calls by import name; DataCalls counts those that
 	// return data to the guest (each costs a re-entrant allocation).
@@ -270,6 +274,16 @@ func boolArg(b bool) uint64 {
 		return 1
 	}
 	return 0
+}
+
+// Tick runs proxy_on_tick on the root context, as Envoy does every
+// TickPeriodMillis; lanedye hands its counts to the host then.
+func (in *Instance) Tick() error {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.current = nil
+	_, err := in.mod.ExportedFunction("proxy_on_tick").Call(in.ctx, uint64(in.root))
+	return err
 }
 
 // Counter returns a counter's value by name.

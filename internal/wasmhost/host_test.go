@@ -94,6 +94,12 @@ func TestGatewayStream(t *testing.T) {
 	if got := values(s.Rsp, "set-cookie"); len(got) != 2 || got[0] != "s=1" || !strings.HasPrefix(got[1], "x-lane=gray;") {
 		t.Errorf("set-cookie %q", got)
 	}
+	if in.TickPeriodMillis != 1000 || in.HostCalls["proxy_increment_metric"] != 0 {
+		t.Errorf("tick period %d, increments on the request path %d", in.TickPeriodMillis, in.HostCalls["proxy_increment_metric"])
+	}
+	if err := in.Tick(); err != nil {
+		t.Fatal(err)
+	}
 	if v, _ := in.Counter("lanedye.lane.gray.requests"); v != 1 {
 		t.Errorf("counter %d", v)
 	}

@@ -1,0 +1,167 @@
+package perf
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/lanedye/lanedye/internal/config"
+	"github.com/lanedye/lanedye/internal/gateway"
+	"github.com/lanedye/lanedye/internal/rules"
+)
+
+// Deterministic budgets. Timings are reported by `make bench`, never asserted.
+const (
+	maxWasmBytes     = 4 << 20
+	maxInitialPages  = 64
+	gatewayDataCalls = 1 // host calls per request that return data
+	sidecarDataCalls = 3
+	soakRequests     = 1_000_000
+)
+
+func artifact(t *testing.T) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(Root, "build", "lanedye.wasm"))
+	if err != nil {
+		t.Fatalf("the wasm artifact is required (run make build): %v", err)
+	}
+	return b
+}
+
+func gatewayConfig(t testing.TB) []byte {
+	b, err := ReadFile(Root, filepath.Join("testdata", "seed-gray-router.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestModuleBudgets(t *testing.T) {
+	wasm := artifact(t)
+	if len(wasm) > maxWasmBytes {
+		t.Errorf("module is %d bytes, budget %d", len(wasm), maxWasmBytes)
+	}
+	pages, err := InitialPages(wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pages > maxInitialPages {
+		t.Errorf("initial memory %d pages, budget %d", pages, maxInitialPages)
+	}
+	t.Logf("%d bytes, %d initial pages", len(wasm), pages)
+}
+
+func TestInitialPagesParser(t *testing.T) {
+	// (module (memory 3 10)): header, memory section with one limits {1, 3, 10}.
+	mod := []byte("\x00asm\x01\x00\x00\x00\x05\x04\x01\x01\x03\x0a")
+	if p, err := InitialPages(mod); err != nil || p != 3 {
+		t.Errorf("defined memory: %d %v", p, err)
+	}
+	// (module (import "env" "memory" (memory 17))).
+	imp := []byte("\x00asm\x01\x00\x00\x00\x02\x0f\x01\x03env\x06memory\x02\x00\x11")
+	if p, err := InitialPages(imp); err != nil || p != 17 {
+		t.Errorf("imported memory: %d %v", p, err)
+	}
+}
+
+// Host calls that return data re-enter the guest to allocate; the gateway
+// needs exactly one (the request headers), the sidecar three (headers,
+// listener_direction, one shared-data read).
+func TestHostCallBudgets(t *testing.T) {
+	ctx := context.Background()
+	wasm := artifact(t)
+	m, gw, err := Instance(ctx, wasm, gatewayConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close(ctx)
+	c, err := Measure(gw, GatewayStreams, 100, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DataCalls > gatewayDataCalls {
+		t.Errorf("gateway: %.2f data-returning host calls per request, budget %d (%v)", c.DataCalls, gatewayDataCalls, c.HostCalls)
+	}
+	if c.HostCalls["proxy_get_header_map_pairs"] != 1 || c.HostCalls["proxy_get_header_map_value"] != 0 {
+		t.Errorf("gateway reads headers other than once: %v", c.HostCalls)
+	}
+	sc, err := m.NewInstance(ctx, []byte(SidecarConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []uint64{1, 2} {
+		gen := func(i int) []Stream { return SidecarStreams(i)[dir-1 : dir] }
+		c, err := Measure(sc, gen, 100, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.DataCalls > sidecarDataCalls {
+			t.Errorf("sidecar direction %d: %.2f data-returning host calls per request, budget %d (%v)", dir, c.DataCalls, sidecarDataCalls, c.HostCalls)
+		}
+	}
+	if err := sc.Tick(); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := sc.Counter("lanedye.propagation.hit"); v < 1000 {
+		t.Errorf("the sidecar workload restored %d lanes, want every one", v)
+	}
+}
+
+// Linear memory never shrinks; with the whole stream lifecycle delivered it
+// must not grow between 10k and 1M requests, and shared data must stay
+// within slots.
+func TestSoakBudgets(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short")
+	}
+	ctx := context.Background()
+	wasm := artifact(t)
+	m, gw, err := Instance(ctx, wasm, gatewayConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close(ctx)
+	pages, err := Soak(gw, GatewayStreams, soakRequests, 10_000, soakRequests)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pages[soakRequests] > pages[10_000] {
+		t.Errorf("gateway memory grew from %d pages at 10k to %d at 1M requests", pages[10_000], pages[soakRequests])
+	}
+	sc, err := m.NewInstance(ctx, []byte(SidecarConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := func(i int) []Stream { return SidecarStreams(i)[:1] }
+	spages, err := Soak(sc, in, soakRequests, 10_000, soakRequests)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spages[soakRequests] > spages[10_000] {
+		t.Errorf("sidecar memory grew from %d pages at 10k to %d at 1M ids", spages[10_000], spages[soakRequests])
+	}
+	if keys := sc.SharedKeys(); keys > 8192 {
+		t.Errorf("%d shared-data keys after 1M distinct ids, slots 8192", keys)
+	}
+	t.Logf("gateway pages %v; sidecar pages %v, keys %d", pages, spages, sc.SharedKeys())
+}
+
+// Native decisions allocate nothing for header, cookie and percentage rules,
+// and for valid sticky cookies.
+func TestNativeAllocationBudgets(t *testing.T) {
+	b, err := ReadFile(Root, filepath.Join("testdata", "bench-gateway.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, hs := range DecideBenchmarks(cfg) {
+		var r rules.Request
+		if n := testing.AllocsPerRun(200, func() { r.Reset(cfg.Index, hs); _ = gateway.Decide(cfg, &r) }); n != 0 {
+			t.Errorf("%s: %.1f allocations per decision", name, n)
+		}
+	}
+}
