@@ -42,6 +42,7 @@ type Index struct {
 
 type slot struct {
 	name string
+	hash uint32
 	id   int32 // -1: empty
 }
 
@@ -57,18 +58,16 @@ func nameHash(s string) uint32 {
 	return h ^ h>>15
 }
 
-// lookup returns the id of an indexed name, or -1.
-func (x *Index) lookup(name string) int {
-	if len(name) == 0 {
-		return -1
-	}
+// lookup returns the id of an indexed name with hash h, or -1. Comparing
+// the stored hash first keeps string compares to real candidates.
+func (x *Index) lookup(name string, h uint32) int {
 	mask := uint32(len(x.table) - 1)
-	for i := nameHash(name) & mask; ; i = (i + 1) & mask {
+	for i := h & mask; ; i = (i + 1) & mask {
 		sl := &x.table[i]
 		if sl.id < 0 {
 			return -1
 		}
-		if sl.name == name {
+		if sl.hash == h && sl.name == name {
 			return int(sl.id)
 		}
 	}
@@ -91,7 +90,7 @@ func (x *Index) rebuild() {
 		for x.table[i].id >= 0 {
 			i = (i + 1) & mask
 		}
-		x.table[i] = slot{name: name, id: int32(id)}
+		x.table[i] = slot{name: name, hash: nameHash(name), id: int32(id)}
 	}
 }
 
@@ -151,22 +150,36 @@ type Request struct {
 }
 
 // Reset points r at a new header list (names lower-case, as Envoy delivers
-// them) and locates every indexed name in one pass.
+// them) and locates every indexed name in one pass. A Request that was
+// Reset before is cleared first; a new one is already zero.
 func (r *Request) Reset(x *Index, headers [][2]string) {
+	if r.x != nil {
+		r.pos = [maxIndexed]int32{}
+		r.dup = 0
+		r.cookieDone = false
+		r.cookieSet = 0
+	}
 	r.headers = headers
 	r.x = x
-	r.pos = [maxIndexed]int32{}
-	r.dup = 0
-	r.cookieDone = false
-	r.cookieSet = 0
+	mask := uint32(len(x.table) - 1)
 	for i := range headers {
 		n := headers[i][0]
-		if len(n) >= 256 || x.lens[len(n)>>6]&(1<<(len(n)&63)) == 0 {
+		if len(n) == 0 || len(n) >= 256 || x.lens[len(n)>>6]&(1<<(len(n)&63)) == 0 {
 			continue
 		}
-		id := x.lookup(n)
-		if id < 0 {
+		// The first probe inline: calls are expensive in Go's wasm code.
+		h := nameHash(n)
+		sl := &x.table[h&mask]
+		var id int
+		switch {
+		case sl.id < 0:
 			continue
+		case sl.hash == h && sl.name == n:
+			id = int(sl.id)
+		default:
+			if id = x.lookup(n, h); id < 0 {
+				continue
+			}
 		}
 		if r.pos[id] != 0 {
 			r.dup |= 1 << id
@@ -238,7 +251,9 @@ func (r *Request) Cookie(id int) (string, bool) {
 	}
 	if !r.cookieDone {
 		r.cookieDone = true
-		r.scanCookies("", r.x.cookies)
+		if r.pos[IDCookie] != 0 {
+			r.scanCookies("", r.x.cookies)
+		}
 	}
 	if r.cookieSet&(1<<id) == 0 {
 		return "", false
