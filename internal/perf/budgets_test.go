@@ -30,7 +30,7 @@ func artifact(t *testing.T) []byte {
 }
 
 func gatewayConfig(t testing.TB) []byte {
-	b, err := ReadFile(Root, filepath.Join("testdata", "seed-gray-router.json"))
+	b, err := ShippedGatewayConfig(Root)
 	if err != nil {
 		t.Fatal(err)
 	}

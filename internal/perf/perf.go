@@ -8,12 +8,15 @@ package perf
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"sigs.k8s.io/yaml"
 
 	"github.com/lanedye/lanedye/internal/config"
 	"github.com/lanedye/lanedye/internal/gateway"
@@ -26,6 +29,28 @@ import (
 // Root is the repository root relative to a package directory two levels
 // down (internal/perf); the report passes its own.
 var Root = filepath.Join("..", "..")
+
+// ShippedGatewayConfig returns the pluginConfig of deploy/'s gateway
+// WasmPlugin: the seed gray router's rules with signed sticky cookies, as
+// users deploy it (no debug header).
+func ShippedGatewayConfig(root string) ([]byte, error) {
+	b, err := os.ReadFile(filepath.Join(root, "deploy", "plugins", "wasmplugin-gateway.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	var wp struct {
+		Spec struct {
+			PluginConfig json.RawMessage `json:"pluginConfig"`
+		}
+	}
+	if err := yaml.Unmarshal(b, &wp); err != nil {
+		return nil, err
+	}
+	if len(wp.Spec.PluginConfig) == 0 {
+		return nil, errors.New("no pluginConfig in the gateway WasmPlugin")
+	}
+	return wp.Spec.PluginConfig, nil
+}
 
 // ReadFile reads a file relative to the repository root.
 func ReadFile(root, name string) ([]byte, error) { return os.ReadFile(filepath.Join(root, name)) }
@@ -195,8 +220,9 @@ func Measure(in *wasmhost.Instance, gen func(i int) []Stream, warm, n int) (Cost
 	return c, nil
 }
 
-// GatewayStreams is the gateway workload: a browser request dyed by the
-// seed's percentage rule or left in the default lane.
+// GatewayStreams is the gateway workload: browser requests of 1000 users,
+// dyed by the seed's user-id tail or percentage rule or left in the default
+// lane.
 func GatewayStreams(i int) []Stream {
 	return []Stream{{Req: Browser([2]string{"x-user-id", fmt.Sprint(10000 + i%1000)})}}
 }

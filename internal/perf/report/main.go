@@ -82,7 +82,7 @@ func main() {
 	r.Native["sidecar/outbound"] = bench(perf.SidecarOutbound(scCfg))
 
 	fmt.Fprintln(os.Stderr, "wasm harness…")
-	seed := must(os.ReadFile("testdata/seed-gray-router.json"))
+	seed := must(perf.ShippedGatewayConfig("."))
 	r.Gateway = compare(ctx, wasm, refs, seed, perf.GatewayStreams)
 	r.Sidecar = compare(ctx, wasm, refs, []byte(perf.SidecarConfig), perf.SidecarStreams)
 
