@@ -92,7 +92,7 @@ func eachMember(h string, f func(key, value, member string) bool) bool {
 		} else {
 			m, h = h, ""
 		}
-		m = trimOWS(m)
+		m = rules.TrimOWS(m)
 		if m == "" {
 			continue
 		}
@@ -101,8 +101,8 @@ func eachMember(h string, f func(key, value, member string) bool) bool {
 		if !ok {
 			return false
 		}
-		k, v = trimOWS(k), trimOWS(v)
-		if !isToken(k) || !isBaggageValue(v) || !validProps(props) {
+		k, v = rules.TrimOWS(k), rules.TrimOWS(v)
+		if !rules.ValidToken(k) || !isBaggageValue(v) || !validProps(props) {
 			return false
 		}
 		if !f(k, v, m) {
@@ -120,32 +120,9 @@ func validProps(p string) bool {
 		} else {
 			prop, p = p, ""
 		}
-		prop = trimOWS(prop)
+		prop = rules.TrimOWS(prop)
 		k, v, hasV := strings.Cut(prop, "=")
-		if !isToken(trimOWS(k)) || (hasV && !isBaggageValue(trimOWS(v))) {
-			return false
-		}
-	}
-	return true
-}
-
-func trimOWS(s string) string {
-	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
-		s = s[1:]
-	}
-	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
-		s = s[:len(s)-1]
-	}
-	return s
-}
-
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
+		if !rules.ValidToken(rules.TrimOWS(k)) || (hasV && !isBaggageValue(rules.TrimOWS(v))) {
 			return false
 		}
 	}

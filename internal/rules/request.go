@@ -281,8 +281,8 @@ func (r *Request) scanCookies(name string, ids map[string]int) (string, bool) {
 			if eq < 0 {
 				continue
 			}
-			k := trimSpace(part[:eq])
-			v := trimSpace(part[eq+1:])
+			k := TrimOWS(part[:eq])
+			v := TrimOWS(part[eq+1:])
 			if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
 				v = v[1 : len(v)-1]
 			}
@@ -403,7 +403,8 @@ func hasUpper(s string) bool {
 	return false
 }
 
-func trimSpace(s string) string {
+// TrimOWS trims HTTP optional whitespace (spaces and tabs).
+func TrimOWS(s string) string {
 	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
 		s = s[1:]
 	}
