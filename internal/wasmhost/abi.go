@@ -48,6 +48,14 @@ func (m *Module) exportHost(ctx context.Context) error {
 		default:
 			panic(fmt.Sprintf("wasmhost: no adapter for %s (%T)", name, f))
 		}
+		inner := call
+		call = func(ctx context.Context, mod api.Module, st []uint64) {
+			if v, ok := m.instances.Load(mod.Name()); ok && v.(*Instance).Fail[name] {
+				st[0] = statusInternalFailure
+				return
+			}
+			inner(ctx, mod, st)
+		}
 		b.NewFunctionBuilder().WithGoModuleFunction(call, params, []api.ValueType{i32}).Export(name)
 	}
 

@@ -45,6 +45,8 @@ const (
 	statusBadArgument = 2
 	statusCasMismatch = 8
 
+	statusInternalFailure = 10
+
 	mapRequestHeaders  = 0
 	mapResponseHeaders = 2
 
@@ -113,6 +115,10 @@ type Instance struct {
 	logs     []Log
 	current  *Stream
 	streams  map[uint32]*Stream
+
+	// Fail names imports that answer with an error, to test how the plugin
+	// copes with a host refusing a call.
+	Fail map[string]bool
 
 	// TickPeriodMillis is what the plugin asked for; Tick delivers ticks.
 	TickPeriodMillis uint32

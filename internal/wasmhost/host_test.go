@@ -164,3 +164,39 @@ func TestLifecycleReleasesStreams(t *testing.T) {
 		t.Errorf("memory %d -> %d pages, %d live streams", before, after, in.LiveStreams())
 	}
 }
+
+// When Envoy refuses a host call the plugin leaves the request as it was,
+// counts the error, and the stream goes on (routing fails open).
+func TestHostCallFailuresFailOpen(t *testing.T) {
+	in, err := module(t).NewInstance(context.Background(), []byte(`{"role":"gateway","lanes":["gray"],
+	  "rules":[{"name":"all","lane":"gray"}],"sticky":{"cookie":"x-lane"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	req := [][2]string{{":authority", "a"}, {":path", "/"}, {":method", "GET"}, {"x-swimlane", "spoof"}}
+	for _, call := range []string{"proxy_get_header_map_pairs", "proxy_replace_header_map_value", "proxy_add_header_map_value"} {
+		in.Fail = map[string]bool{call: true}
+		s := run(t, in, nil, append([][2]string(nil), req...), [][2]string{{":status", "200"}})
+		if call == "proxy_get_header_map_pairs" {
+			if got := values(s.Req, "x-swimlane"); len(got) != 1 || got[0] != "spoof" {
+				t.Errorf("%s failing: request changed: %q", call, got)
+			}
+		}
+		if got := values(s.Rsp, ":status"); len(got) != 1 {
+			t.Errorf("%s failing: response %v", call, s.Rsp)
+		}
+	}
+	in.Fail = nil
+	if err := in.Tick(); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := in.Counter("lanedye.errors"); v != 3 {
+		t.Errorf("lanedye.errors = %d, want 3", v)
+	}
+	// And it recovers once the host does.
+	s := run(t, in, nil, append([][2]string(nil), req...), nil)
+	if got := values(s.Req, "x-swimlane"); len(got) != 1 || got[0] != "gray" {
+		t.Errorf("after failures: lane %q", got)
+	}
+}
