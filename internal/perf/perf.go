@@ -26,9 +26,9 @@ import (
 	"github.com/lanedye/lanedye/internal/wasmhost"
 )
 
-// Root is the repository root relative to a package directory two levels
-// down (internal/perf); the report passes its own.
-var Root = filepath.Join("..", "..")
+// Root is the repository root seen from this package's directory, where its
+// tests run; the report runs from the root and passes ".".
+const Root = "../.."
 
 // ShippedGatewayConfig returns the pluginConfig of deploy/'s gateway
 // WasmPlugin: the seed gray router's rules with signed sticky cookies, as
