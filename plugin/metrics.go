@@ -149,8 +149,8 @@ func (m *metrics) propagated(r *sidecar.Result) {
 	}
 }
 
-// sprintf substitutes one %s; fmt is avoided to keep it out of the binary's
-// hot paths and to make the names greppable.
+// sprintf substitutes one %s in a metric name, so the names above stay
+// greppable as written.
 func sprintf(format, arg string) string {
 	for i := 0; i+1 < len(format); i++ {
 		if format[i] == '%' && format[i+1] == 's' {

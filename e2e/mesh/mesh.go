@@ -29,7 +29,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"sigs.k8s.io/yaml"
@@ -463,13 +462,9 @@ func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(hops)
 }
 
-var idMu sync.Mutex
-
 func randomHex(n int) string {
 	b := make([]byte, n)
-	idMu.Lock()
-	_, _ = rand.Read(b)
-	idMu.Unlock()
+	_, _ = rand.Read(b) // crypto/rand is safe for concurrent use
 	return hex.EncodeToString(b)
 }
 

@@ -47,7 +47,7 @@ const (
 	DefaultSlots       = 8192
 	// MaxSlots bounds the shared-data footprint one configuration can ask for.
 	MaxSlots = 1 << 20
-	// MaxWays bounds the mappings per slot (propagation.MaxWays).
+	// MaxWays bounds the mappings per slot; a slot value counts them in a byte.
 	MaxWays = 16
 )
 
@@ -171,7 +171,8 @@ func fields(v gjson.Result, path string, allowed ...string) (map[string]gjson.Re
 	return out, err
 }
 
-// keys returns an object's keys in document order, rejecting duplicates.
+// entries returns an object's keys and values in document order, rejecting
+// duplicate keys.
 func entries(v gjson.Result, path string) ([]string, []gjson.Result, error) {
 	if !v.IsObject() {
 		return nil, nil, errorf(path, "must be an object")
@@ -245,7 +246,7 @@ func array(v gjson.Result, path string) ([]gjson.Result, error) {
 	return v.Array(), nil
 }
 
-// strings1 accepts a string or a non-empty list of strings.
+// stringOrList accepts a string or a non-empty list of strings.
 func stringOrList(v gjson.Result, path string) ([]string, error) {
 	if v.Type == gjson.String {
 		return []string{v.Str}, nil

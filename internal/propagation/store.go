@@ -56,8 +56,6 @@ func SlotOf(id ID, slots int) int {
 const (
 	entryVersion = 2
 	entryHeader  = 11 // per mapping, before lane and id
-	// MaxWays bounds the mappings per slot.
-	MaxWays = 16
 )
 
 // Encode returns a slot value holding only id -> lane until expiry (unix ms).
