@@ -31,7 +31,11 @@ func (sharedData) Set(key string, value []byte, cas uint32) error {
 	return err
 }
 
-var listenerDirection = []string{"listener_direction"}
+// listenerDirection is the property path of the listener's traffic
+// direction. Envoy >= 1.33 serves it under "xds"; the bare
+// "listener_direction" of older Envoys (and of the SDK's properties helper)
+// answers NotFound there.
+var listenerDirection = []string{"xds", "listener_direction"}
 
 // sidecar handles one request on a sidecar. The direction is read per
 // request: Istio may share one root context between the inbound and outbound

@@ -22,7 +22,7 @@ func (h *host) direction(d uint64) {
 	h.t.Helper()
 	b := make([]byte, 8) // fresh: the emulator keeps the slice
 	binary.LittleEndian.PutUint64(b, d)
-	if err := h.SetProperty([]string{"listener_direction"}, b); err != nil {
+	if err := h.SetProperty([]string{"xds", "listener_direction"}, b); err != nil {
 		h.t.Fatal(err)
 	}
 }

@@ -168,7 +168,7 @@ type Stream struct {
 func Direction(d uint64) map[string][]byte {
 	b := make([]byte, 8)
 	binary.LittleEndian.PutUint64(b, d)
-	return map[string][]byte{"listener_direction": b}
+	return map[string][]byte{"xds\x00listener_direction": b}
 }
 
 // Run sends one stream through in with the full lifecycle.

@@ -43,7 +43,7 @@ func module(t *testing.T) *Module {
 func direction(d uint64) map[string][]byte {
 	b := make([]byte, 8)
 	binary.LittleEndian.PutUint64(b, d)
-	return map[string][]byte{"listener_direction": b}
+	return map[string][]byte{"xds\x00listener_direction": b}
 }
 
 func run(t *testing.T, in *Instance, props map[string][]byte, req [][2]string, rsp [][2]string) *Stream {
