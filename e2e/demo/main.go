@@ -1,8 +1,10 @@
-// Command demo starts the loopback mesh with the example configuration
-// (deploy/plugins, deploy/example) on the built module, sends a handful of
-// requests through the gateway and prints which version served each hop.
+// Command demo runs the example lane topology of deploy/ on real Envoy (a
+// TLS ingress gateway and a sidecar Envoy per application, every one loading
+// build/lanedye.wasm with deploy/'s configuration), sends a handful of
+// requests through the gateway, and prints which version served each hop
+// and the lanedye counters each Envoy's admin endpoint reports.
 //
-//	make demo      (or: make build && go run ./e2e/demo)
+//	make demo      (or: make build envoy && go run ./e2e/demo)
 package main
 
 import (
@@ -12,9 +14,12 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"os"
+	"sort"
 	"strings"
 	"text/tabwriter"
+	"time"
 
+	"github.com/lanedye/lanedye/e2e/envoy"
 	"github.com/lanedye/lanedye/e2e/mesh"
 )
 
@@ -22,51 +27,86 @@ type step struct {
 	what    string
 	path    string
 	headers []string
-	want    string // expected frontend > checkout > payment versions
+	want    string // expected frontend, checkout, payment versions
+	browser int    // requests of one browser share a cookie jar
+}
+
+var steps = []step{
+	{"undyed user", "/", nil, "base base base", 0},
+	{"rule user-tail-012 (x-user-id: 12340)", "/", []string{"x-user-id", "12340"}, "gray base gray", 1},
+	{"same browser, sticky cookie only", "/cart", nil, "gray base gray", 1},
+	{"rule beijing-region", "/", []string{"x-user-region", "beijing"}, "gray base gray", 2},
+	{"spoofed x-swimlane: gray", "/", []string{"x-swimlane", "gray"}, "base base base", 3},
+	{"forged sticky cookie", "/", []string{"cookie", "x-sticky-version=gray.Zm9yZ2Vk"}, "base base base", 4},
+	{"gray, app forwards no id (the limit)", "/?forward=none", []string{"x-user-id", "12340"}, "gray base base", 5},
 }
 
 func main() {
-	wasm, err := os.ReadFile("build/lanedye.wasm")
-	if err != nil {
-		fail("run make build first: %v", err)
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
 	}
-	topo, err := mesh.LoadTopology(".")
+}
+
+func run() error {
+	bin, err := envoy.Binary(".")
 	if err != nil {
-		fail("%v", err)
+		return err
 	}
-	m, err := mesh.Start(context.Background(), wasm, topo, mesh.ForwardRequestID)
+	version, err := envoy.Version(bin)
 	if err != nil {
-		fail("%v", err)
+		return err
+	}
+	dir, err := os.MkdirTemp("", "lanedye-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	fmt.Printf("starting Envoy %s: a TLS gateway and 5 sidecars, each compiling build/lanedye.wasm ...\n", version)
+	start := time.Now()
+	m, err := mesh.Start(mesh.Options{Root: ".", Envoy: bin, Dir: dir, Forward: mesh.ForwardRequestID})
+	if err != nil {
+		return err
 	}
 	defer m.Close()
+	fmt.Printf("ready in %.1fs; gateway %s; the apps forward only x-request-id; checkout has no gray deployment\n\n",
+		time.Since(start).Seconds(), m.GatewayURL)
 
-	browser := m.Client()
-	browser.Jar, _ = cookiejar.New(nil)
-	steps := []step{
-		{"undyed user", "/", nil, "base base base"},
-		{"rule user-tail-012 (x-user-id: 12340)", "/", []string{"x-user-id", "12340"}, "gray base gray"},
-		{"same browser, sticky cookie only", "/cart", nil, "gray base gray"},
-		{"rule beijing-region", "/", []string{"x-user-region", "beijing"}, "gray base gray"},
-		{"spoofed x-swimlane: gray", "/", []string{"x-swimlane", "gray"}, "base base base"},
-		{"forged sticky cookie", "/", []string{"cookie", "x-sticky-version=gray.Zm9yZ2Vk"}, "base base base"},
-		{"gray, app forwards no id (the limit)", "/?forward=none", []string{"x-user-id", "12340"}, "gray base base"},
+	bad, err := table(m)
+	if err != nil {
+		return err
 	}
-	fmt.Printf("lanedye demo: gateway %s, apps forward only x-request-id; checkout has no gray deployment\n\n", m.GatewayURL)
+	fmt.Println()
+	// Envoy receives the plugin's counts on its 1 s tick.
+	time.Sleep(1500 * time.Millisecond)
+	if err := counters(m); err != nil {
+		return err
+	}
+	if bad > 0 {
+		return fmt.Errorf("%d requests did not take the expected lanes", bad)
+	}
+	return nil
+}
+
+func table(m *mesh.Mesh) (bad int, err error) {
+	browsers := map[int]*http.Client{}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "REQUEST\tFRONTEND\tCHECKOUT\tPAYMENT\tSET-COOKIE\tOK")
-	bad := 0
-	for i, s := range steps {
-		c := browser
-		if i != 1 && i != 2 { // only the sticky pair shares a browser
-			c = m.Client()
+	fmt.Fprintln(tw, "REQUEST\tFRONTEND\tCHECKOUT\tPAYMENT\tLANE SEEN BY EACH APP\tSET-COOKIE\tOK")
+	for _, s := range steps {
+		c := browsers[s.browser]
+		if c == nil {
+			c = m.Client(false)
+			c.Jar, _ = cookiejar.New(nil)
+			browsers[s.browser] = c
 		}
 		hops, cookie, err := get(c, m.GatewayURL+s.path, s.headers)
 		if err != nil {
-			fail("%s: %v", s.what, err)
+			return 0, fmt.Errorf("%s: %w", s.what, err)
 		}
-		var vs []string
+		var vs, lanes []string
 		for _, h := range hops {
 			vs = append(vs, h.Version)
+			lanes = append(lanes, or(h.Lane, "-"))
 		}
 		ok := "yes"
 		if strings.Join(vs, " ") != s.want {
@@ -75,32 +115,46 @@ func main() {
 		for len(vs) < 3 {
 			vs = append(vs, "-")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.what, vs[0], vs[1], vs[2], cookie, ok)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.what, vs[0], vs[1], vs[2], strings.Join(lanes, " "), cookie, ok)
 	}
-	tw.Flush()
-	gw := m.Gateway()
-	_ = gw.Tick() // the plugin hands its counts to the host on every tick
-	fmt.Println()
-	for _, n := range []string{"lanedye.lane.gray.requests", "lanedye.lane.base.requests", "lanedye.source.cookie.requests", "lanedye.lane_header.rejected", "lanedye.sticky.issued"} {
-		v, _ := gw.Counter(n)
-		fmt.Printf("gateway %-34s %d\n", n, v)
+	return bad, tw.Flush()
+}
+
+// counters prints every non-zero lanedye counter of every Envoy.
+func counters(m *mesh.Mesh) error {
+	envoys := m.Envoys()
+	names := make([]string, 0, len(envoys))
+	for n := range envoys {
+		names = append(names, n)
 	}
-	for _, sc := range []struct{ svc, ver string }{{"frontend", "gray"}, {"checkout", "base"}} {
-		in := m.Sidecar(sc.svc, sc.ver)
-		_ = in.Tick()
-		for _, n := range []string{"lanedye.propagation.stored", "lanedye.propagation.hit"} {
-			v, _ := in.Counter(n)
-			fmt.Printf("%-8s %-25s %-26s %d\n", sc.svc+"-"+sc.ver, "sidecar", n, v)
+	sort.Strings(names)
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ENVOY\tCOUNTER (admin /stats, without the wasmcustom. prefix)\tVALUE")
+	for _, n := range names {
+		cs, err := envoys[n].Lanedye(context.Background())
+		if err != nil {
+			return fmt.Errorf("%s: %w", n, err)
+		}
+		keys := make([]string, 0, len(cs))
+		for k, v := range cs {
+			if v != 0 {
+				keys = append(keys, k)
+			}
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(tw, "%s\t%s\t%d\n", n, k, cs[k])
 		}
 	}
-	if bad > 0 {
-		fail("%d requests did not take the expected lanes", bad)
-	}
+	return tw.Flush()
 }
 
 func get(c *http.Client, url string, kv []string) ([]mesh.Hop, string, error) {
-	req, _ := http.NewRequest(http.MethodGet, url, nil)
-	req.Host = "myapp.example.com"
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return nil, "", err
+	}
+	req.Host = mesh.GatewayHost
 	for i := 0; i+1 < len(kv); i += 2 {
 		req.Header.Add(kv[i], kv[i+1])
 	}
@@ -112,15 +166,17 @@ func get(c *http.Client, url string, kv []string) ([]mesh.Hop, string, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, "", fmt.Errorf("status %d", resp.StatusCode)
 	}
-	var hops []mesh.Hop
 	cookie := "-"
 	if cs := resp.Cookies(); len(cs) > 0 {
 		cookie = cs[0].Name + "=" + cs[0].Value[:min(len(cs[0].Value), 12)] + "…"
 	}
+	var hops []mesh.Hop
 	return hops, cookie, json.NewDecoder(resp.Body).Decode(&hops)
 }
 
-func fail(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "demo: "+format+"\n", args...)
-	os.Exit(1)
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }

@@ -23,6 +23,20 @@ type ID struct {
 	Skip int
 }
 
+// Same reports whether two ids are the same correlation id (the ignored
+// byte aside).
+func (id ID) Same(o ID) bool {
+	if len(id.S) != len(o.S) || id.Skip != o.Skip {
+		return false
+	}
+	for i := 0; i < len(id.S); i++ {
+		if id.S[i] != o.S[i] && i != id.Skip {
+			return false
+		}
+	}
+	return true
+}
+
 // Extract returns the correlation id of every configured key present on the
 // request, in configuration order, appended to dst.
 func Extract(dst []ID, keys []config.Key, r *rules.Request) []ID {

@@ -105,29 +105,45 @@ func eachEntry(v []byte, f func(e entry)) bool {
 	return p == len(v)
 }
 
-// Merge returns the slot value after storing id -> lane into old (nil: an
-// empty slot), keeping at most ways mappings. evicted reports that a fresh
+// Merge returns the slot value after storing id -> lane for every id of ids
+// (the ids of one request that share this slot) into old (nil: an empty
+// slot), keeping at most ways mappings. evicted reports that a fresh
 // mapping of another id had to go.
-func Merge(old []byte, id ID, laneName string, expiry, now int64, ways int) (val []byte, evicted bool) {
+func Merge(old []byte, ids []ID, laneName string, expiry, now int64, ways int) (val []byte, evicted bool) {
+	if len(ids) > ways {
+		ids = ids[len(ids)-ways:] // a slot cannot hold more; the last ones win
+	}
 	var keep []entry
 	eachEntry(old, func(e entry) {
-		if e.expiry > now && !sameID(e.id, id) {
-			keep = append(keep, e)
+		if e.expiry <= now {
+			return
 		}
+		for _, id := range ids {
+			if sameID(e.id, id) {
+				return
+			}
+		}
+		keep = append(keep, e)
 	})
-	if drop := len(keep) - (ways - 1); drop > 0 {
+	if drop := len(keep) + len(ids) - ways; drop > 0 {
 		keep, evicted = keep[drop:], true // newest last: drop the oldest
 	}
-	size := 2 + entryHeader + len(laneName) + len(id.S)
+	size := 2
 	for _, e := range keep {
 		size += entryHeader + len(e.lane) + len(e.id)
 	}
+	for _, id := range ids {
+		size += entryHeader + len(laneName) + len(id.S)
+	}
 	val = make([]byte, 2, size)
-	val[0], val[1] = entryVersion, byte(len(keep)+1)
+	val[0], val[1] = entryVersion, byte(len(keep)+len(ids))
 	for _, e := range keep {
 		val = appendEntry(val, string(e.id), string(e.lane), e.expiry)
 	}
-	return appendEntry(val, id.S, laneName, expiry), evicted
+	for _, id := range ids {
+		val = appendEntry(val, id.S, laneName, expiry)
+	}
+	return val, evicted
 }
 
 // Status is what a slot holds for an id.

@@ -97,27 +97,46 @@ func HandleInbound(cfg *config.Config, r *rules.Request, st propagation.Store, n
 	}
 	name := cfg.Lanes.Name(res.Lane)
 	expiry := now + int64(p.TTL)*1000
-	var done [maxKeys]int
-	for i, id := range ids {
-		if i == maxKeys {
-			break
+	ids = dedupe(ids)
+	// Ids sharing a slot are written together, so each keeps its mapping.
+	var handled [maxKeys]bool
+	for i := range ids {
+		if handled[i] {
+			continue
 		}
-		slot := propagation.SlotOf(id, p.Slots)
-		dup := false
-		for _, s := range done[:res.Stored] {
-			dup = dup || s == slot
+		slot := propagation.SlotOf(ids[i], p.Slots)
+		var group [maxKeys]propagation.ID
+		n := 0
+		for j := i; j < len(ids); j++ {
+			if !handled[j] && (j == i || propagation.SlotOf(ids[j], p.Slots) == slot) {
+				handled[j] = true
+				group[n] = ids[j]
+				n++
+			}
 		}
-		if dup {
-			continue // two kinds carrying the same id, or a slot collision within one request
-		}
-		if err := store(st, propagation.SlotKey(slot), id, name, expiry, now, p.Ways, i == 0, &res); err != nil {
+		if err := store(st, propagation.SlotKey(slot), group[:n], name, expiry, now, p.Ways, i == 0, &res); err != nil {
 			res.Err = err
 			return res
 		}
-		done[res.Stored] = slot
-		res.Stored++
+		res.Stored += n
 	}
 	return res
+}
+
+// dedupe drops ids equal to an earlier one (two keys carrying the same id)
+// and keeps at most maxKeys.
+func dedupe(ids []propagation.ID) []propagation.ID {
+	out := ids[:0]
+	for _, id := range ids {
+		dup := false
+		for _, o := range out {
+			dup = dup || o.Same(id)
+		}
+		if !dup && len(out) < maxKeys {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // store writes id -> lane into its slot, newest wins, with a bounded CAS
@@ -125,8 +144,8 @@ func HandleInbound(cfg *config.Config, r *rules.Request, st propagation.Store, n
 // kept) and for the first id (to count evictions); a single-mapping slot of a
 // further id is written blind: cas 0 is unconditional in Envoy, and hosts that
 // insist on a token answer CasMismatch, which falls back to reading.
-func store(st propagation.Store, key string, id propagation.ID, lane string, expiry, now int64, ways int, first bool, res *Result) error {
-	read := ways > 1 || first
+func store(st propagation.Store, key string, ids []propagation.ID, lane string, expiry, now int64, ways int, first bool, res *Result) error {
+	read := ways > 1 || first || len(ids) > 1
 	for attempt := 0; ; attempt++ {
 		var old []byte
 		var cas uint32
@@ -139,7 +158,7 @@ func store(st propagation.Store, key string, id propagation.ID, lane string, exp
 				return err
 			}
 		}
-		val, evicted := propagation.Merge(old, id, lane, expiry, now, ways)
+		val, evicted := propagation.Merge(old, ids, lane, expiry, now, ways)
 		err := st.Set(key, val, cas)
 		if err == nil {
 			res.Overwritten = res.Overwritten || evicted

@@ -130,3 +130,30 @@ func TestWaysKeepCollidingIDs(t *testing.T) {
 		t.Errorf("fifth id: %+v", res)
 	}
 }
+
+// Two ids of one request in the same slot (one slot: every id collides) both
+// keep their mapping when the slot has room for them.
+func TestIDsSharingASlotAreAllStored(t *testing.T) {
+	tp := "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	for _, tc := range []struct {
+		ways     int
+		wantHits []bool // lookups by traceparent, by x-request-id
+	}{
+		{ways: 4, wantHits: []bool{true, true}},
+		{ways: 1, wantHits: []bool{false, true}}, // one mapping per slot: the last id wins
+	} {
+		t.Run(fmt.Sprintf("ways %d", tc.ways), func(t *testing.T) {
+			c := cfg(t, fmt.Sprintf(`{"role":"sidecar","lanes":["gray"],"propagation":{"keys":["traceparent","x-request-id"],"slots":1,"ways":%d}}`, tc.ways))
+			st := propagation.NewMemStore()
+			res := HandleInbound(c, request(c, "x-swimlane", "gray", "traceparent", tp, "x-request-id", "rid-1"), st, 1000)
+			if res.Stored != 2 || res.Err != nil {
+				t.Fatalf("%+v", res)
+			}
+			for i, kv := range [][]string{{"traceparent", tp}, {"x-request-id", "rid-1"}} {
+				if res := HandleOutbound(c, request(c, kv...), st, 2000); res.Hit != tc.wantHits[i] {
+					t.Errorf("lookup by %s: hit %v, want %v", kv[0], res.Hit, tc.wantHits[i])
+				}
+			}
+		})
+	}
+}

@@ -1,7 +1,10 @@
-// Package wasmhost is a small multi-instance Proxy-Wasm host on wazero, with
-// Envoy's semantics where lanedye depends on them. It exists because the
-// SDK's emulator is a process-wide singleton, never calls proxy_on_done or
-// proxy_on_delete, and differs from Envoy in header and shared-data details.
+// Package wasmhost is a small instrumented Proxy-Wasm host on wazero, with
+// Envoy's semantics where lanedye depends on them. Real Envoy is the truth
+// for behaviour (the end-to-end tests run there); this host exists for what
+// Envoy cannot give a test: deterministic budgets (host calls per request,
+// linear memory pages, shared-data keys, per-request cost without machine
+// noise) in internal/perf, and host calls that fail on demand (Fail) to show
+// the module fails open. Nothing else uses it.
 //
 // What it emulates, as Envoy does:
 //   - one VM per Instance, with one root (plugin) context configured through
@@ -12,8 +15,8 @@
 //     entry), remove (every occurrence);
 //   - shared data per Instance (an Envoy vm_id): CAS tokens starting at 1,
 //     cas 0 writes unconditionally, a stale token is CasMismatch;
-//   - properties by path ("listener_direction" and whatever the caller sets
-//     per stream), counters, logs, the plugin configuration buffer, the tick
+//   - properties by path (whatever the caller sets per stream, e.g.
+//     "xds\x00listener_direction"), counters, logs, the plugin configuration buffer, the tick
 //     period (ticks are delivered by calling Tick);
 //   - WASI with the real clock and random source.
 //

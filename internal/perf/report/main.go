@@ -16,8 +16,11 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/lanedye/lanedye/e2e/envoy"
+	"github.com/lanedye/lanedye/e2e/mesh"
 	"github.com/lanedye/lanedye/internal/config"
 	"github.com/lanedye/lanedye/internal/perf"
+	"github.com/lanedye/lanedye/internal/perf/inenvoy"
 	"github.com/lanedye/lanedye/internal/wasmhost"
 )
 
@@ -48,6 +51,9 @@ type report struct {
 	Pages        map[string]uint32 `json:"linear_memory_pages"`
 	SharedKeys   int               `json:"shared_data_keys_after_1M_ids"`
 	Slots        int               `json:"slots"`
+	// EnvoyResources: Envoy's RSS with and without lanedye over 100 000
+	// requests, and the module's start times, per worker count.
+	EnvoyResources []inenvoy.Resources `json:"envoy_resources"`
 }
 
 func main() {
@@ -96,6 +102,16 @@ func main() {
 	r.Pages["sidecar_after_10k"], r.Pages["sidecar_after_1M"] = pages[10_000], pages[1_000_000]
 	r.SharedKeys = sc.SharedKeys()
 	m.Close(ctx)
+
+	fmt.Fprintln(os.Stderr, "Envoy: RSS over 100 000 requests with and without lanedye, --concurrency 1 and 4…")
+	bin := must(envoy.Binary("."))
+	dir := must(os.MkdirTemp("", "lanedye-bench-"))
+	defer os.RemoveAll(dir)
+	abs := must(filepath.Abs("build/lanedye.wasm"))
+	gwSetup := inenvoy.Setup{Name: "lanedye_gateway", RouteHeader: "x-swimlane", Lane: "gray", Plugin: mesh.Plugin{Wasm: abs, Config: string(seed)}}
+	for _, c := range []int{1, 4} {
+		r.EnvoyResources = append(r.EnvoyResources, must(inenvoy.MeasureResources(ctx, bin, dir, gwSetup, c)))
+	}
 
 	js := must(json.MarshalIndent(r, "", "  "))
 	check(os.WriteFile("build/bench.json", append(js, '\n'), 0o644))
@@ -182,6 +198,18 @@ func print(r report) {
 	fmt.Printf("linear memory pages: gateway %d after 10k, %d after 1M requests; sidecar %d after 10k, %d after 1M ids\n",
 		r.Pages["gateway_after_10k"], r.Pages["gateway_after_1M"], r.Pages["sidecar_after_10k"], r.Pages["sidecar_after_1M"])
 	fmt.Printf("shared-data keys after 1M distinct ids: %d (slots %d)\n", r.SharedKeys, r.Slots)
+	fmt.Println()
+	for _, e := range r.EnvoyResources {
+		for _, name := range []string{"none", "lanedye_gateway"} {
+			run := e.RSSMiB[name]
+			var after []string
+			for _, n := range inenvoy.Checkpoints {
+				after = append(after, fmt.Sprintf("%.1f", run.After[fmt.Sprint(n)]))
+			}
+			fmt.Printf("Envoy --concurrency %d, %s: RSS idle %.1f MiB, after 20k..100k requests %s MiB\n", e.Concurrency, name, run.Idle, strings.Join(after, " / "))
+		}
+		fmt.Printf("Envoy --concurrency %d: module load %.0f ms (main thread), worker VM start %v ms\n", e.Concurrency, e.LoadMs, e.WorkerVMMs)
+	}
 	fmt.Println("\nwritten: build/bench.json")
 }
 

@@ -1,0 +1,179 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lanedye/lanedye/e2e/envoy"
+	"github.com/lanedye/lanedye/e2e/mesh"
+)
+
+// defaultLane is deploy/'s default_lane.
+const defaultLane = "base"
+
+// decision is what the gateway is expected to decide for one request.
+type decision struct {
+	lane, source, rule string
+	issued, rejected   bool
+}
+
+// ledger is the test's model of the mesh: from each request's gateway
+// decision and what the applications forward, it derives the hops the
+// request takes (service, version, and the lane and route headers each
+// application sees) and every lanedye counter each Envoy must show
+// afterwards. It models the deployment (which versions exist, what the
+// VirtualServices match, what Envoy adds), not lanedye's code.
+type ledger struct {
+	topo *mesh.Topology
+	mu   sync.Mutex
+	want map[string]map[string]uint64 // Envoy name -> counter -> value
+}
+
+func newLedger(topo *mesh.Topology) *ledger {
+	return &ledger{topo: topo, want: map[string]map[string]uint64{}}
+}
+
+func (l *ledger) add(envoyName, counter string) {
+	if l.want[envoyName] == nil {
+		l.want[envoyName] = map[string]uint64{}
+	}
+	l.want[envoyName][counter]++
+}
+
+// deployed reports whether svc has a deployment in lane.
+func (l *ledger) deployed(svc, lane string) bool {
+	return slices.Contains(l.topo.Services[svc], lane)
+}
+
+// subset is the subset a VirtualService picks when header has value v.
+func (l *ledger) subset(host, v string) string {
+	r := l.topo.Routes[host]
+	for _, ru := range r.Rules {
+		if ru.Exact == v {
+			return ru.Subset
+		}
+	}
+	return r.Default
+}
+
+// expect records one request and returns the hops it must take. fwd is what
+// the applications forward for it; trace says the client sent a traceparent.
+func (l *ledger) expect(d decision, fwd mesh.Forwarding, trace bool) []mesh.Hop {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.add("gateway", "lanedye.lane."+d.lane+".requests")
+	l.add("gateway", "lanedye.source."+d.source+".requests")
+	if d.rule != "" {
+		l.add("gateway", "lanedye.rule."+d.rule+".matched")
+	}
+	if d.issued {
+		l.add("gateway", "lanedye.sticky.issued")
+	}
+	if d.rejected {
+		l.add("gateway", "lanedye.lane_header.rejected")
+	}
+
+	route := l.topo.Routes[l.topo.GatewayHost]
+	svc := route.Service
+	hop := mesh.Hop{Service: svc, Version: l.subset(l.topo.GatewayHost, d.lane), Lane: d.lane}
+	// Ids on the first inbound request: the x-request-id the gateway
+	// generates, and the client's traceparent.
+	ids := 1
+	if trace {
+		ids++
+	}
+	var hops []mesh.Hop
+	for {
+		hops = append(hops, hop)
+		sc := hop.Service + "-" + hop.Version
+		if hop.Lane != "" {
+			for range ids {
+				l.add(sc, "lanedye.propagation.stored")
+			}
+		}
+		next := l.topo.Next[hop.Service]
+		if next == "" {
+			return hops
+		}
+		// The application's call: Envoy's outbound listener adds an
+		// x-request-id when the application forwarded none, so there is
+		// always an id to look up; it finds a lane only when the
+		// application forwarded the id the inbound side stored.
+		out, src := defaultLane, "default"
+		if fwd != mesh.ForwardNone && hop.Lane != "" {
+			out, src = hop.Lane, "propagated"
+			l.add(sc, "lanedye.propagation.hit")
+		} else {
+			l.add(sc, "lanedye.propagation.miss")
+		}
+		rl := defaultLane
+		if l.deployed(next, out) {
+			rl = out
+		}
+		l.add(sc, "lanedye.lane."+out+".requests")
+		l.add(sc, "lanedye.source."+src+".requests")
+		l.add(sc, "lanedye.route."+rl+".requests")
+		lane := ""
+		if src == "propagated" {
+			lane = out
+		}
+		hop = mesh.Hop{Service: next, Version: l.subset(next, rl), Lane: lane, Route: rl}
+		ids = 1 // x-request-id, forwarded or generated
+		if fwd == mesh.ForwardTraceparent && trace {
+			ids++
+		}
+	}
+}
+
+// check compares every lanedye counter of every Envoy with the model. Counts
+// reach Envoy on the plugin's 1 s tick, so it polls for a few seconds.
+func (l *ledger) check(t *testing.T, envoys map[string]*envoy.Process) {
+	t.Helper()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	names := make([]string, 0, len(envoys))
+	for n := range envoys {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		var diff []string
+		for deadline := time.Now().Add(8 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+			got, err := envoys[n].Lanedye(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			diff = counterDiff(got, l.want[n])
+			if len(diff) == 0 || time.Now().After(deadline) {
+				break
+			}
+		}
+		if len(diff) > 0 {
+			t.Errorf("%s /stats: %s", n, strings.Join(diff, "; "))
+		}
+	}
+}
+
+// counterDiff lists the counters whose value differs from want (absent from
+// want: 0), and wanted counters Envoy does not have.
+func counterDiff(got, want map[string]uint64) []string {
+	var d []string
+	for k, v := range got {
+		if v != want[k] {
+			d = append(d, fmt.Sprintf("%s=%d, want %d", k, v, want[k]))
+		}
+	}
+	for k, v := range want {
+		if _, ok := got[k]; !ok {
+			d = append(d, fmt.Sprintf("%s missing, want %d", k, v))
+		}
+	}
+	sort.Strings(d)
+	return d
+}

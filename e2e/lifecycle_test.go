@@ -1,0 +1,249 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	wasmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/wasm/v3"
+	"github.com/tidwall/sjson"
+
+	"github.com/lanedye/lanedye/e2e/envoy"
+	"github.com/lanedye/lanedye/e2e/mesh"
+)
+
+// gatewayUnderXDS is a gateway Envoy whose lanedye filter configuration
+// comes from an xDS server, in front of one application that reports the
+// lane header it sees.
+type gatewayUnderXDS struct {
+	envoy *envoy.Process
+	url   string
+	xds   *xdsServer
+}
+
+func startGatewayUnderXDS(t *testing.T, bin string, x *xdsServer, laneHeader string) *gatewayUnderXDS {
+	t.Helper()
+	appPort, gwPort := freePort(t), freePort(t)
+	app := &http.Server{Handler: &mesh.App{Service: "app", Version: "v1", LaneHeader: laneHeader}, ReadHeaderTimeout: 5 * time.Second}
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", appPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = app.Serve(l) }()
+	t.Cleanup(func() { _ = app.Close() })
+	_, xdsPort, _ := net.SplitHostPort(x.addr)
+	var xp int
+	fmt.Sscan(xdsPort, &xp)
+	b := mesh.Bootstrap{
+		Node: "gateway",
+		Listeners: []mesh.Listener{{Name: "gateway", Port: gwPort,
+			Hosts: []mesh.VirtualHost{{Name: "all", Domains: []string{"*"}, Default: "app"}}}},
+		Clusters: []mesh.Cluster{{Name: "app", Port: appPort}, {Name: "xds", Port: xp, HTTP2: true}},
+		Plugin:   mesh.Plugin{XDSCluster: "xds"},
+	}
+	data, err := b.Render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := envoy.Start(bin, envoy.Options{Name: "gateway", Dir: t.TempDir(), Bootstrap: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Stop)
+	return &gatewayUnderXDS{envoy: p, url: fmt.Sprintf("http://127.0.0.1:%d", gwPort), xds: x}
+}
+
+// send sends a request, checks its status, and returns the lane header the
+// application saw and the Set-Cookie values of the response.
+func (g *gatewayUnderXDS) send(t *testing.T, status int, kv ...string) (string, []string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, g.url+"/", nil)
+	req.Host = mesh.GatewayHost
+	for i := 0; i+1 < len(kv); i += 2 {
+		req.Header.Add(kv[i], kv[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != status {
+		t.Fatalf("status %d, want %d", resp.StatusCode, status)
+	}
+	if status != http.StatusOK {
+		return "", nil
+	}
+	var hops []mesh.Hop
+	if err := json.NewDecoder(resp.Body).Decode(&hops); err != nil || len(hops) != 1 {
+		t.Fatalf("%v %v", hops, err)
+	}
+	return hops[0].Lane, resp.Header.Values("Set-Cookie")
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	p, err := mesh.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestConfigLifecycle drives a running gateway's configuration the way
+// Istio does, through ECDS: updates apply without a restart, a bad
+// configuration is rejected with its JSON path logged at critical level while
+// the previous one keeps serving, and a module that cannot load follows the
+// WasmPlugin's failStrategy.
+func TestConfigLifecycle(t *testing.T) {
+	bin := envoyBinary(t)
+	topo, err := mesh.LoadTopology(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wasm, err := filepath.Abs(filepath.Join(root, "build", "lanedye.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shipped := string(topo.Gateway)
+	x := startXDS(t)
+	const open, closed = wasmv3.FailurePolicy_FAIL_OPEN, wasmv3.FailurePolicy_FAIL_CLOSED
+	apply := func(t *testing.T, module, cfg string, policy wasmv3.FailurePolicy) string {
+		t.Helper()
+		return x.answer(t, x.push(t, "gateway", istioFilter(module, cfg, policy)))
+	}
+	// Served before Envoy starts: its listener warms until the version
+	// arrives.
+	first := x.push(t, "gateway", istioFilter(wasm, shipped, open))
+	g := startGatewayUnderXDS(t, bin, x, topo.LaneHeader)
+	if nack := x.answer(t, first); nack != "" {
+		t.Fatalf("deploy/'s configuration rejected: %s", nack)
+	}
+	pid := g.envoy.Pid()
+
+	var grayCookie string
+	t.Run("shipped configuration dyes", func(t *testing.T) {
+		lane, cookies := g.send(t, 200, "x-user-id", "12340")
+		if lane != "gray" || len(cookies) != 1 {
+			t.Fatalf("lane %q, Set-Cookie %q", lane, cookies)
+		}
+		grayCookie, _, _ = strings.Cut(cookies[0], ";")
+		if lane, _ := g.send(t, 200, "cookie", grayCookie); lane != "gray" {
+			t.Errorf("sticky cookie: lane %q", lane)
+		}
+	})
+	rolledBack, _ := sjson.Set(shipped, "lanes", []string{})
+	rolledBack, _ = sjson.Delete(rolledBack, "rules")
+	t.Run("rollback switch applies live", func(t *testing.T) {
+		if nack := apply(t, wasm, rolledBack, open); nack != "" {
+			t.Fatalf("rejected: %s", nack)
+		}
+		if lane, cookies := g.send(t, 200, "cookie", grayCookie); lane != "base" || len(cookies) != 0 {
+			t.Errorf("gray cookie after removing gray: lane %q, Set-Cookie %q", lane, cookies)
+		}
+		if g.envoy.Exited() || g.envoy.Pid() != pid {
+			t.Error("Envoy restarted")
+		}
+	})
+	t.Run("invalid configuration is rejected, the previous one keeps serving", func(t *testing.T) {
+		bad, _ := sjson.Set(shipped, "rules.3.match.0.headers.x-app-version.regex", "3\\.(")
+		nack := apply(t, wasm, bad, open)
+		if nack == "" {
+			t.Fatal("Envoy accepted an invalid configuration")
+		}
+		const path = "rules[3].match[0].headers.x-app-version.regex"
+		if !criticalLine(g.envoy.LogText(), "lanedye: invalid configuration: "+path+": ") {
+			t.Errorf("no critical log line naming %s; NACK %q; log:\n%s", path, nack, g.envoy.LogTail(15))
+		}
+		if lane, _ := g.send(t, 200, "x-user-id", "12340"); lane != "base" {
+			t.Errorf("not the rolled-back configuration: lane %q", lane)
+		}
+	})
+	t.Run("corrupt module is rejected, the previous configuration keeps serving", func(t *testing.T) {
+		if nack := apply(t, wasm, shipped, open); nack != "" {
+			t.Fatalf("rejected: %s", nack)
+		}
+		b, err := os.ReadFile(wasm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		corrupt := filepath.Join(t.TempDir(), "truncated.wasm")
+		if err := os.WriteFile(corrupt, b[:len(b)/2], 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if nack := apply(t, corrupt, shipped, open); nack == "" {
+			t.Fatal("Envoy accepted a truncated module")
+		}
+		if lane, _ := g.send(t, 200, "x-user-id", "12340"); lane != "gray" {
+			t.Errorf("lane %q: the shipped configuration stopped serving", lane)
+		}
+	})
+	t.Run("module that cannot be fetched, FAIL_OPEN: traffic flows undyed", func(t *testing.T) {
+		if nack := apply(t, wasm+".missing", shipped, open); nack != "" {
+			t.Fatalf("rejected: %s", nack)
+		}
+		if lane, cookies := g.send(t, 200, "x-user-id", "12340"); lane != "" || len(cookies) != 0 {
+			t.Errorf("lane %q, Set-Cookie %q: want no lanedye at all", lane, cookies)
+		}
+	})
+	t.Run("module that cannot be fetched, FAIL_CLOSE: requests are denied", func(t *testing.T) {
+		if nack := apply(t, wasm+".missing", shipped, closed); nack != "" {
+			t.Fatalf("rejected: %s", nack)
+		}
+		g.send(t, http.StatusForbidden)
+	})
+	t.Run("the module back", func(t *testing.T) {
+		if nack := apply(t, wasm, shipped, open); nack != "" {
+			t.Fatalf("rejected: %s", nack)
+		}
+		if lane, _ := g.send(t, 200, "x-user-id", "12340"); lane != "gray" {
+			t.Errorf("lane %q", lane)
+		}
+		if g.envoy.Exited() || g.envoy.Pid() != pid {
+			t.Error("Envoy restarted")
+		}
+	})
+}
+
+// A proxy that never had a good configuration has nothing to fall back on:
+// Envoy rejects a module it cannot compile, and until a loadable one arrives
+// the listener's filter chain refuses requests, whatever the failStrategy
+// (it applies to the VM failing at run time, and to the agent's fetch).
+func TestCorruptModuleOnAFreshProxy(t *testing.T) {
+	bin := envoyBinary(t)
+	topo, err := mesh.LoadTopology(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wasm, err := os.ReadFile(filepath.Join(root, "build", "lanedye.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	corrupt := filepath.Join(t.TempDir(), "truncated.wasm")
+	if err := os.WriteFile(corrupt, wasm[:len(wasm)/2], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	x := startXDS(t)
+	v := x.push(t, "gateway", istioFilter(corrupt, string(topo.Gateway), wasmv3.FailurePolicy_FAIL_OPEN))
+	g := startGatewayUnderXDS(t, bin, x, topo.LaneHeader)
+	if nack := x.answer(t, v); nack == "" {
+		t.Fatal("Envoy accepted a truncated module")
+	}
+	g.send(t, http.StatusInternalServerError)
+}
+
+// criticalLine reports whether Envoy logged a line at critical level
+// containing s.
+func criticalLine(log, s string) bool {
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, "[critical]") && strings.Contains(l, s) {
+			return true
+		}
+	}
+	return false
+}

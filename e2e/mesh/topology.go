@@ -1,0 +1,154 @@
+package mesh
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+)
+
+// Route is a VirtualService's HTTP routes for one host.
+type Route struct {
+	Rules   []Rule
+	Default string // subset
+	Service string // destination service
+}
+
+// Rule is an exact header match routing to a subset.
+type Rule struct{ Header, Exact, Subset string }
+
+// Topology is what the mesh runs.
+type Topology struct {
+	Gateway, Sidecar []byte              // plugin configurations (JSON)
+	GatewayHost      string              // the host the gateway serves
+	Routes           map[string]Route    // by host: the gateway host and service names
+	Services         map[string][]string // service -> versions deployed
+	Next             map[string]string   // service -> the service it calls
+	LaneHeader       string              // the gateway's lane_header
+	RouteHeader      string              // the sidecars' fallback.route_header
+}
+
+// LoadTopology reads deploy/plugins and deploy/example under dir (the
+// repository root).
+func LoadTopology(dir string) (*Topology, error) {
+	t := &Topology{Routes: map[string]Route{}, Services: map[string][]string{}, Next: map[string]string{}}
+	err := filepath.WalkDir(filepath.Join(dir, "deploy"), func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || filepath.Ext(p) != ".yaml" || filepath.Base(p) == "kustomization.yaml" {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		for _, doc := range strings.Split(string(data), "\n---") {
+			if err := t.add([]byte(doc)); err != nil {
+				return fmt.Errorf("%s: %w", p, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if t.Gateway == nil || t.Sidecar == nil || t.GatewayHost == "" {
+		return nil, errors.New("deploy/ lacks the gateway or sidecar WasmPlugin or the gateway VirtualService")
+	}
+	return t, nil
+}
+
+type manifest struct {
+	Kind     string
+	Metadata struct{ Name string }
+	Spec     struct {
+		PluginConfig json.RawMessage `json:"pluginConfig"`
+		Hosts        []string
+		Gateways     []string
+		HTTP         []struct {
+			Match []struct {
+				Headers map[string]struct{ Exact string }
+			}
+			Route []struct {
+				Destination struct{ Host, Subset string }
+			}
+		} `json:"http"`
+		Template struct {
+			Metadata struct{ Labels map[string]string }
+			Spec     struct {
+				Containers []struct {
+					Env []struct{ Name, Value string }
+				}
+			}
+		}
+	}
+}
+
+func (t *Topology) add(doc []byte) error {
+	var m manifest
+	if err := yaml.Unmarshal(doc, &m); err != nil {
+		return err
+	}
+	switch m.Kind {
+	case "WasmPlugin":
+		var cfg struct {
+			Role       string
+			LaneHeader string `json:"lane_header"`
+			Fallback   struct {
+				RouteHeader string `json:"route_header"`
+			}
+		}
+		_ = json.Unmarshal(m.Spec.PluginConfig, &cfg)
+		if cfg.Role == "gateway" {
+			t.Gateway = m.Spec.PluginConfig
+			t.LaneHeader = cfg.LaneHeader
+			if t.LaneHeader == "" {
+				t.LaneHeader = "x-swimlane"
+			}
+		} else {
+			t.Sidecar = m.Spec.PluginConfig
+			t.RouteHeader = cfg.Fallback.RouteHeader
+			if t.RouteHeader == "" {
+				t.RouteHeader = "x-lane-route"
+			}
+		}
+	case "VirtualService":
+		var r Route
+		for _, h := range m.Spec.HTTP {
+			if len(h.Route) == 0 {
+				continue
+			}
+			dst := h.Route[0].Destination
+			r.Service = strings.SplitN(dst.Host, ".", 2)[0]
+			if len(h.Match) == 0 {
+				r.Default = dst.Subset
+				continue
+			}
+			for name, v := range h.Match[0].Headers {
+				r.Rules = append(r.Rules, Rule{Header: name, Exact: v.Exact, Subset: dst.Subset})
+			}
+		}
+		for _, host := range m.Spec.Hosts {
+			t.Routes[host] = r
+			if len(m.Spec.Gateways) > 0 {
+				t.GatewayHost = host
+			}
+		}
+	case "Deployment":
+		labels := m.Spec.Template.Metadata.Labels
+		svc, ver := labels["app"], labels["version"]
+		t.Services[svc] = append(t.Services[svc], ver)
+		for _, c := range m.Spec.Template.Spec.Containers {
+			for _, e := range c.Env {
+				if e.Name == "upstream_url" {
+					u := strings.TrimPrefix(e.Value, "http://")
+					t.Next[svc] = strings.SplitN(strings.SplitN(u, ":", 2)[0], "/", 2)[0]
+				}
+			}
+		}
+	}
+	return nil
+}
+

@@ -1,0 +1,82 @@
+// Package inenvoy measures filters inside real Envoy: one Envoy per setup
+// (no filter, a reference module, a Lua script, lanedye) in front of an
+// upstream that answers at once, driven by the same browser-like requests.
+// It reports Envoy's own CPU time per request, latency, resident memory and
+// how long each worker's Wasm VM takes to start. `make bench` uses it.
+package inenvoy
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/lanedye/lanedye/e2e/envoy"
+	"github.com/lanedye/lanedye/e2e/mesh"
+)
+
+// Setup is one filter configuration of the measured Envoy.
+type Setup struct {
+	Name   string
+	Plugin mesh.Plugin // a Wasm filter, or none (Plugin.Wasm "")
+	Lua    string      // a Lua filter's source, or ""
+	// RouteHeader and Lane: requests whose RouteHeader is Lane go to the
+	// lane's cluster, the others to the default one, as a VirtualService
+	// routing on the lane header does. Both clusters are the upstream.
+	RouteHeader, Lane string
+}
+
+// Gateway is a running Envoy of one setup and its upstream.
+type Gateway struct {
+	Envoy *envoy.Process
+	URL   string // "http://127.0.0.1:PORT"
+
+	upstream *http.Server
+}
+
+// StartGateway starts the upstream and an Envoy with concurrency workers.
+func StartGateway(bin, dir string, s Setup, concurrency int, args ...string) (*Gateway, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	up := &http.Server{Handler: http.HandlerFunc(answer), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = up.Serve(l) }()
+	upPort := l.Addr().(*net.TCPAddr).Port
+	port, err := mesh.FreePort()
+	if err != nil {
+		_ = up.Close()
+		return nil, err
+	}
+	b := mesh.Bootstrap{
+		Listeners: []mesh.Listener{{Name: "gateway", Port: port, Hosts: []mesh.VirtualHost{{
+			Name: "app", Domains: []string{"*"}, Default: "upstream-default",
+			Rules: []mesh.RouteRule{{Header: s.RouteHeader, Exact: s.Lane, Cluster: "upstream-" + s.Lane}},
+		}}}},
+		Clusters: []mesh.Cluster{{Name: "upstream-default", Port: upPort}, {Name: "upstream-" + s.Lane, Port: upPort}},
+		Plugin:   s.Plugin,
+		Lua:      s.Lua,
+	}
+	data, err := b.Render()
+	if err != nil {
+		_ = up.Close()
+		return nil, err
+	}
+	p, err := envoy.Start(bin, envoy.Options{Name: s.Name, Dir: dir, Bootstrap: data, Concurrency: concurrency, Args: args})
+	if err != nil {
+		_ = up.Close()
+		return nil, err
+	}
+	return &Gateway{Envoy: p, URL: fmt.Sprintf("http://127.0.0.1:%d", port), upstream: up}, nil
+}
+
+// Stop stops Envoy and the upstream.
+func (g *Gateway) Stop() {
+	g.Envoy.Stop()
+	_ = g.upstream.Close()
+}
+
+func answer(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("content-type", "text/plain")
+	_, _ = w.Write([]byte("ok\n"))
+}
