@@ -9,14 +9,15 @@
 -- x-user-id, else the session-id cookie, and does not match without either;
 -- only gray (v2) decisions get a sticky cookie.
 
-local find, match, byte, gsub = string.find, string.match, string.byte, string.gsub
+local find, match, byte, gsub, lower = string.find, string.match, string.byte, string.gsub, string.lower
 
 local LANE_HEADER = "x-target-version"
 local META_NS = "envoy.filters.http.lua"
 local META_KEY = "set_version_cookie"
 local HASH_MOD = 2147483647
 
--- Gray rules per service (the first label of :authority), as in the article.
+-- Gray rules per service (the first label of :authority, as in the article;
+-- looked up lower-cased when the label as sent is not found).
 local gray_rules = {
   myapp = {
     default_version = "v1",
@@ -159,7 +160,8 @@ function envoy_on_request(handle)
   -- 2. The service's configuration; an unmanaged service is not dyed, but a
   -- client's lane header does not pass either.
   local host = headers:get(":authority")
-  local config = host and gray_rules[match(host, "^[^.:]+")]
+  local service = host and match(host, "^[^.:]+")
+  local config = service and (gray_rules[service] or gray_rules[lower(service)])
   if config == nil then
     headers:remove(LANE_HEADER)
     return
