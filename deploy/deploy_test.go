@@ -174,9 +174,11 @@ func TestManifestsValidate(t *testing.T) {
 	for name, doc := range manifests(t, ".") {
 		kind, errs := validate(crds, doc)
 		kinds[kind]++
-		for _, e := range errs {
-			t.Errorf("%s (%s): %s", name, kind, e)
-		}
+		t.Run(name, func(t *testing.T) {
+			for _, e := range errs {
+				t.Errorf("%s: %s", kind, e)
+			}
+		})
 	}
 	for _, k := range []string{"WasmPlugin", "Gateway", "VirtualService", "DestinationRule", "Deployment", "Service", "Namespace"} {
 		if kinds[k] == 0 {
@@ -268,11 +270,13 @@ spec: {replica: 1}
 `,
 	}
 	for name, doc := range cases {
-		if _, errs := validate(crds, []byte(doc)); len(errs) == 0 {
-			t.Errorf("%s: invalid manifest passed", name)
-		} else {
-			t.Logf("%s: %s", name, errs[0])
-		}
+		t.Run(name, func(t *testing.T) {
+			_, errs := validate(crds, []byte(doc))
+			if len(errs) == 0 {
+				t.Fatal("invalid manifest passed")
+			}
+			t.Log(errs[0])
+		})
 	}
 	// A pluginConfig the plugin rejects.
 	if _, err := config.Parse([]byte(`{"role":"gateway","rules":[{"name":"r","lane":"gray"}]}`)); err == nil {

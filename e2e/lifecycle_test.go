@@ -37,14 +37,11 @@ func startGatewayUnderXDS(t *testing.T, bin string, x *xdsServer, laneHeader str
 	}
 	go func() { _ = app.Serve(l) }()
 	t.Cleanup(func() { _ = app.Close() })
-	_, xdsPort, _ := net.SplitHostPort(x.addr)
-	var xp int
-	fmt.Sscan(xdsPort, &xp)
 	b := mesh.Bootstrap{
 		Node: "gateway",
 		Listeners: []mesh.Listener{{Name: "gateway", Port: gwPort,
 			Hosts: []mesh.VirtualHost{{Name: "all", Domains: []string{"*"}, Default: "app"}}}},
-		Clusters: []mesh.Cluster{{Name: "app", Port: appPort}, {Name: "xds", Port: xp, HTTP2: true}},
+		Clusters: []mesh.Cluster{{Name: "app", Port: appPort}, {Name: "xds", Port: x.port, HTTP2: true}},
 		Plugin:   mesh.Plugin{XDSCluster: "xds"},
 	}
 	data, err := b.Render()
@@ -110,104 +107,134 @@ func TestConfigLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	shipped := string(topo.Gateway)
-	x := startXDS(t)
-	const open, closed = wasmv3.FailurePolicy_FAIL_OPEN, wasmv3.FailurePolicy_FAIL_CLOSED
-	apply := func(t *testing.T, module, cfg string, policy wasmv3.FailurePolicy) string {
-		t.Helper()
-		return x.answer(t, x.push(t, "gateway", istioFilter(module, cfg, policy)))
-	}
+	lc := &lifecycle{wasm: wasm, shipped: string(topo.Gateway), x: startXDS(t)}
 	// Served before Envoy starts: its listener warms until the version
 	// arrives.
-	first := x.push(t, "gateway", istioFilter(wasm, shipped, open))
-	g := startGatewayUnderXDS(t, bin, x, topo.LaneHeader)
-	if nack := x.answer(t, first); nack != "" {
+	first := lc.x.push(t, "gateway", istioFilter(wasm, lc.shipped, open))
+	lc.g = startGatewayUnderXDS(t, bin, lc.x, topo.LaneHeader)
+	if nack := lc.x.answer(t, first); nack != "" {
 		t.Fatalf("deploy/'s configuration rejected: %s", nack)
 	}
-	pid := g.envoy.Pid()
+	lc.pid = lc.g.envoy.Pid()
+	for _, step := range []struct {
+		name string
+		run  func(*testing.T)
+	}{
+		{"shipped configuration dyes", lc.dyes},
+		{"rollback switch applies live", lc.rollback},
+		{"invalid configuration is rejected, the previous one keeps serving", lc.invalid},
+		{"corrupt module is rejected, the previous configuration keeps serving", lc.corrupt},
+		{"module that cannot be fetched, FAIL_OPEN: traffic flows undyed", lc.unfetchableOpen},
+		{"module that cannot be fetched, FAIL_CLOSE: requests are denied", lc.unfetchableClosed},
+		{"the module back", lc.back},
+	} {
+		t.Run(step.name, step.run)
+	}
+}
 
-	var grayCookie string
-	t.Run("shipped configuration dyes", func(t *testing.T) {
-		lane, cookies := g.send(t, 200, "x-user-id", "12340")
-		if lane != "gray" || len(cookies) != 1 {
-			t.Fatalf("lane %q, Set-Cookie %q", lane, cookies)
-		}
-		grayCookie, _, _ = strings.Cut(cookies[0], ";")
-		if lane, _ := g.send(t, 200, "cookie", grayCookie); lane != "gray" {
-			t.Errorf("sticky cookie: lane %q", lane)
-		}
-	})
-	rolledBack, _ := sjson.Set(shipped, "lanes", []string{})
+const open, closed = wasmv3.FailurePolicy_FAIL_OPEN, wasmv3.FailurePolicy_FAIL_CLOSED
+
+// lifecycle is one gateway under an xDS server, through the steps of
+// TestConfigLifecycle.
+type lifecycle struct {
+	wasm, shipped string
+	x             *xdsServer
+	g             *gatewayUnderXDS
+	pid           int
+	grayCookie    string
+}
+
+// apply serves a WasmPlugin's filter and returns Envoy's answer ("" ACK).
+func (lc *lifecycle) apply(t *testing.T, module, cfg string, policy wasmv3.FailurePolicy) string {
+	t.Helper()
+	return lc.x.answer(t, lc.x.push(t, "gateway", istioFilter(module, cfg, policy)))
+}
+
+func (lc *lifecycle) mustApply(t *testing.T, module, cfg string, policy wasmv3.FailurePolicy) {
+	t.Helper()
+	if nack := lc.apply(t, module, cfg, policy); nack != "" {
+		t.Fatalf("rejected: %s", nack)
+	}
+}
+
+func (lc *lifecycle) wantLane(t *testing.T, want string, kv ...string) {
+	t.Helper()
+	if lane, _ := lc.g.send(t, http.StatusOK, kv...); lane != want {
+		t.Errorf("%v: lane %q, want %q", kv, lane, want)
+	}
+}
+
+func (lc *lifecycle) notRestarted(t *testing.T) {
+	t.Helper()
+	if lc.g.envoy.Exited() || lc.g.envoy.Pid() != lc.pid {
+		t.Error("Envoy restarted")
+	}
+}
+
+func (lc *lifecycle) dyes(t *testing.T) {
+	lane, cookies := lc.g.send(t, http.StatusOK, "x-user-id", "12340")
+	if lane != "gray" || len(cookies) != 1 {
+		t.Fatalf("lane %q, Set-Cookie %q", lane, cookies)
+	}
+	lc.grayCookie, _, _ = strings.Cut(cookies[0], ";")
+	lc.wantLane(t, "gray", "cookie", lc.grayCookie)
+}
+
+func (lc *lifecycle) rollback(t *testing.T) {
+	rolledBack, _ := sjson.Set(lc.shipped, "lanes", []string{})
 	rolledBack, _ = sjson.Delete(rolledBack, "rules")
-	t.Run("rollback switch applies live", func(t *testing.T) {
-		if nack := apply(t, wasm, rolledBack, open); nack != "" {
-			t.Fatalf("rejected: %s", nack)
-		}
-		if lane, cookies := g.send(t, 200, "cookie", grayCookie); lane != "base" || len(cookies) != 0 {
-			t.Errorf("gray cookie after removing gray: lane %q, Set-Cookie %q", lane, cookies)
-		}
-		if g.envoy.Exited() || g.envoy.Pid() != pid {
-			t.Error("Envoy restarted")
-		}
-	})
-	t.Run("invalid configuration is rejected, the previous one keeps serving", func(t *testing.T) {
-		bad, _ := sjson.Set(shipped, "rules.3.match.0.headers.x-app-version.regex", "3\\.(")
-		nack := apply(t, wasm, bad, open)
-		if nack == "" {
-			t.Fatal("Envoy accepted an invalid configuration")
-		}
-		const path = "rules[3].match[0].headers.x-app-version.regex"
-		if !criticalLine(g.envoy.LogText(), "lanedye: invalid configuration: "+path+": ") {
-			t.Errorf("no critical log line naming %s; NACK %q; log:\n%s", path, nack, g.envoy.LogTail(15))
-		}
-		if lane, _ := g.send(t, 200, "x-user-id", "12340"); lane != "base" {
-			t.Errorf("not the rolled-back configuration: lane %q", lane)
-		}
-	})
-	t.Run("corrupt module is rejected, the previous configuration keeps serving", func(t *testing.T) {
-		if nack := apply(t, wasm, shipped, open); nack != "" {
-			t.Fatalf("rejected: %s", nack)
-		}
-		b, err := os.ReadFile(wasm)
-		if err != nil {
-			t.Fatal(err)
-		}
-		corrupt := filepath.Join(t.TempDir(), "truncated.wasm")
-		if err := os.WriteFile(corrupt, b[:len(b)/2], 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if nack := apply(t, corrupt, shipped, open); nack == "" {
-			t.Fatal("Envoy accepted a truncated module")
-		}
-		if lane, _ := g.send(t, 200, "x-user-id", "12340"); lane != "gray" {
-			t.Errorf("lane %q: the shipped configuration stopped serving", lane)
-		}
-	})
-	t.Run("module that cannot be fetched, FAIL_OPEN: traffic flows undyed", func(t *testing.T) {
-		if nack := apply(t, wasm+".missing", shipped, open); nack != "" {
-			t.Fatalf("rejected: %s", nack)
-		}
-		if lane, cookies := g.send(t, 200, "x-user-id", "12340"); lane != "" || len(cookies) != 0 {
-			t.Errorf("lane %q, Set-Cookie %q: want no lanedye at all", lane, cookies)
-		}
-	})
-	t.Run("module that cannot be fetched, FAIL_CLOSE: requests are denied", func(t *testing.T) {
-		if nack := apply(t, wasm+".missing", shipped, closed); nack != "" {
-			t.Fatalf("rejected: %s", nack)
-		}
-		g.send(t, http.StatusForbidden)
-	})
-	t.Run("the module back", func(t *testing.T) {
-		if nack := apply(t, wasm, shipped, open); nack != "" {
-			t.Fatalf("rejected: %s", nack)
-		}
-		if lane, _ := g.send(t, 200, "x-user-id", "12340"); lane != "gray" {
-			t.Errorf("lane %q", lane)
-		}
-		if g.envoy.Exited() || g.envoy.Pid() != pid {
-			t.Error("Envoy restarted")
-		}
-	})
+	lc.mustApply(t, lc.wasm, rolledBack, open)
+	if lane, cookies := lc.g.send(t, http.StatusOK, "cookie", lc.grayCookie); lane != "base" || len(cookies) != 0 {
+		t.Errorf("gray cookie after removing gray: lane %q, Set-Cookie %q", lane, cookies)
+	}
+	lc.notRestarted(t)
+}
+
+func (lc *lifecycle) invalid(t *testing.T) {
+	bad, _ := sjson.Set(lc.shipped, "rules.3.match.0.headers.x-app-version.regex", "3\\.(")
+	nack := lc.apply(t, lc.wasm, bad, open)
+	if nack == "" {
+		t.Fatal("Envoy accepted an invalid configuration")
+	}
+	const path = "rules[3].match[0].headers.x-app-version.regex"
+	if !criticalLine(lc.g.envoy.LogText(), "lanedye: invalid configuration: "+path+": ") {
+		t.Errorf("no critical log line naming %s; NACK %q; log:\n%s", path, nack, lc.g.envoy.LogTail(15))
+	}
+	lc.wantLane(t, "base", "x-user-id", "12340") // still the rolled-back configuration
+}
+
+func (lc *lifecycle) corrupt(t *testing.T) {
+	lc.mustApply(t, lc.wasm, lc.shipped, open)
+	b, err := os.ReadFile(lc.wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	corrupt := filepath.Join(t.TempDir(), "truncated.wasm")
+	if err := os.WriteFile(corrupt, b[:len(b)/2], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if nack := lc.apply(t, corrupt, lc.shipped, open); nack == "" {
+		t.Fatal("Envoy accepted a truncated module")
+	}
+	lc.wantLane(t, "gray", "x-user-id", "12340")
+}
+
+func (lc *lifecycle) unfetchableOpen(t *testing.T) {
+	lc.mustApply(t, lc.wasm+".missing", lc.shipped, open)
+	if lane, cookies := lc.g.send(t, http.StatusOK, "x-user-id", "12340"); lane != "" || len(cookies) != 0 {
+		t.Errorf("lane %q, Set-Cookie %q: want no lanedye at all", lane, cookies)
+	}
+}
+
+func (lc *lifecycle) unfetchableClosed(t *testing.T) {
+	lc.mustApply(t, lc.wasm+".missing", lc.shipped, closed)
+	lc.g.send(t, http.StatusForbidden)
+}
+
+func (lc *lifecycle) back(t *testing.T) {
+	lc.mustApply(t, lc.wasm, lc.shipped, open)
+	lc.wantLane(t, "gray", "x-user-id", "12340")
+	lc.notRestarted(t)
 }
 
 // A proxy that never had a good configuration has nothing to fall back on:

@@ -3,8 +3,8 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"os"
 	"net"
+	"os"
 	"strconv"
 	"sync"
 	"testing"
@@ -35,7 +35,7 @@ const filterName = "lanedye"
 // stand for a WasmPlugin. It records Envoy's answer to every version: an
 // ACK, or a NACK with its error detail.
 type xdsServer struct {
-	addr  string
+	port  int
 	cache cachev3.SnapshotCache
 
 	mu      sync.Mutex
@@ -73,7 +73,7 @@ func startXDS(t *testing.T) *xdsServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x.addr = l.Addr().String()
+	x.port = l.Addr().(*net.TCPAddr).Port
 	go func() { _ = g.Serve(l) }()
 	t.Cleanup(g.Stop)
 	return x

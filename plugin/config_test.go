@@ -70,17 +70,16 @@ func TestBadConfigurations(t *testing.T) {
 	}
 	vmTest(t, func(t *testing.T, vm types.VMContext) {
 		for _, c := range cases {
-			h, status := tryStart(t, vm, c.cfg)
-			if status != types.OnPluginStartStatusFailed {
-				t.Errorf("%s: plugin started with a bad configuration", c.name)
-				h.close()
-				continue
-			}
-			logs := strings.Join(h.GetCriticalLogs(), "\n")
-			h.close()
-			if !strings.Contains(logs, c.path) {
-				t.Errorf("%s: critical log %q does not name %q", c.name, logs, c.path)
-			}
+			t.Run(c.name, func(t *testing.T) {
+				h, status := tryStart(t, vm, c.cfg)
+				defer h.close()
+				if status != types.OnPluginStartStatusFailed {
+					t.Fatal("plugin started with a bad configuration")
+				}
+				if logs := strings.Join(h.GetCriticalLogs(), "\n"); !strings.Contains(logs, c.path) {
+					t.Errorf("critical log %.200q does not name %q", logs, c.path)
+				}
+			})
 		}
 	})
 }
@@ -88,12 +87,14 @@ func TestBadConfigurations(t *testing.T) {
 // The fixtures users copy must load.
 func TestFixturesLoad(t *testing.T) {
 	vmTest(t, func(t *testing.T, vm types.VMContext) {
-		for _, f := range []string{"seed-gray-router.json"} {
-			h := startPlugin(t, vm, fixture(t, f))
-			if logs := h.GetCriticalLogs(); len(logs) != 0 {
-				t.Errorf("%s: critical logs %q", f, logs)
-			}
-			h.close()
+		for _, f := range []string{"seed-gray-router.json", "bench-gateway.json"} {
+			t.Run(f, func(t *testing.T) {
+				h := startPlugin(t, vm, fixture(t, f))
+				defer h.close()
+				if logs := h.GetCriticalLogs(); len(logs) != 0 {
+					t.Errorf("critical logs %q", logs)
+				}
+			})
 		}
 	})
 }

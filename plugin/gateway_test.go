@@ -29,14 +29,16 @@ func signed(secret, lane string) string {
 const seedSecret = "change-me-to-32-random-bytes!!!!"
 
 func TestSeedGrayRouter(t *testing.T) {
-	byHash := func(id string) (string, string) {
-		if bucket("percentage-30", id) < 3000 {
-			return "v2", "lane=v2; source=rule; rule=percentage-30"
+	// Ids chosen to land on both sides of the 30 % threshold (checked below,
+	// by the formula alone), so the percentage rule is seen both matching
+	// and not matching.
+	const userIn, userOut, sessIn, sessOut = "12346", "12345", "sess-1", "sess-2"
+	for id, in := range map[string]bool{userIn: true, userOut: false, sessIn: true, sessOut: false} {
+		if (bucket("percentage-30", id) < 3000) != in {
+			t.Fatalf("fixture: %s is not on the expected side of the threshold", id)
 		}
-		return "v1", "lane=v1; source=default"
 	}
-	h12345, d12345 := byHash("12345")
-	hSess, dSess := byHash("abc-session")
+	const pctIn, pctOut = "lane=v2; source=rule; rule=percentage-30", "lane=v1; source=default"
 	const app = "myapp.example.com"
 	cases := []struct {
 		name      string
@@ -52,15 +54,17 @@ func TestSeedGrayRouter(t *testing.T) {
 		{"user 12340 tail 0", app, []string{"x-user-id", "12340"}, "v2", "lane=v2; source=rule; rule=user-tail-012"},
 		{"user 12341 tail 1", app, []string{"x-user-id", "12341"}, "v2", "lane=v2; source=rule; rule=user-tail-012"},
 		{"user 12342 tail 2", app, []string{"x-user-id", "12342"}, "v2", "lane=v2; source=rule; rule=user-tail-012"},
-		{"user 12345 by hash", app, []string{"x-user-id", "12345"}, h12345, d12345},
-		{"session cookie by hash", app, []string{"cookie", "lang=zh; session-id=abc-session"}, hSess, dSess},
+		{"user in the 30 % by hash", app, []string{"x-user-id", userIn}, "v2", pctIn},
+		{"user outside the 30 % by hash", app, []string{"x-user-id", userOut}, "v1", pctOut},
+		{"session cookie in by hash", app, []string{"cookie", "lang=zh; session-id=" + sessIn}, "v2", pctIn},
+		{"session cookie outside by hash", app, []string{"cookie", "lang=zh; session-id=" + sessOut}, "v1", pctOut},
 		{"region beijing", app, []string{"x-user-region", "beijing"}, "v2", "lane=v2; source=rule; rule=beijing-region"},
 		{"region shanghai", app, []string{"x-user-region", "shanghai"}, "v1", "lane=v1; source=default"},
 		{"ios 3.x", app, []string{"x-app-platform", "ios", "x-app-version", "3.2.1"}, "v2", "lane=v2; source=rule; rule=ios-platform"},
 		{"ios 2.x", app, []string{"x-app-platform", "ios", "x-app-version", "2.9.0"}, "v1", "lane=v1; source=default"},
 		{"ios 13.x is not 3.x (whole-value regex)", app, []string{"x-app-platform", "ios", "x-app-version", "13.0"}, "v1", "lane=v1; source=default"},
 		{"android 3.x", app, []string{"x-app-platform", "android", "x-app-version", "3.1"}, "v1", "lane=v1; source=default"},
-		{"internal rule wins by priority", app, []string{"x-user-id", "12345", "x-gray-tag", "internal-test", "x-gray-token", "secret-12345"}, "v2", "lane=v2; source=rule; rule=internal-test"},
+		{"internal rule wins by priority", app, []string{"x-user-id", userIn, "x-gray-tag", "internal-test", "x-gray-token", "secret-12345"}, "v2", "lane=v2; source=rule; rule=internal-test"},
 		{"host with port", app + ":443", []string{"x-user-id", "12340"}, "v2", "lane=v2; source=rule; rule=user-tail-012"},
 		{"host in upper case", "MyApp.Example.COM", []string{"x-user-id", "12340"}, "v2", "lane=v2; source=rule; rule=user-tail-012"},
 		{"other host", "other.example.com", []string{"x-user-id", "12340"}, "v1", "lane=v1; source=default"},
@@ -69,33 +73,39 @@ func TestSeedGrayRouter(t *testing.T) {
 	vmTest(t, func(t *testing.T, vm types.VMContext) {
 		h := startPlugin(t, vm, fixture(t, "seed-gray-router.json"))
 		for _, c := range cases {
-			ex := h.do(req(c.authority, "/api/version", c.kv...))
-			if got := one(t, ex.req, "x-target-version"); got != c.lane {
-				t.Errorf("%s: lane %q, want %q", c.name, got, c.lane)
-			}
-			if got := one(t, ex.resp, "x-lanedye-decision"); got != c.debug {
-				t.Errorf("%s: decision %q, want %q", c.name, got, c.debug)
-			}
-			wantCookie := ""
-			if c.lane == "v2" {
-				wantCookie = "x-sticky-version=" + signed(seedSecret, "v2") + "; Max-Age=604800; Path=/; Secure; HttpOnly; SameSite=Lax"
-			}
-			if got := one(t, ex.resp, "set-cookie"); got != wantCookie {
-				t.Errorf("%s: set-cookie %q, want %q", c.name, got, wantCookie)
-			}
+			t.Run(c.name, func(t *testing.T) {
+				ex := h.do(req(c.authority, "/api/version", c.kv...))
+				if got := one(t, ex.req, "x-target-version"); got != c.lane {
+					t.Errorf("lane %q, want %q", got, c.lane)
+				}
+				if got := one(t, ex.resp, "x-lanedye-decision"); got != c.debug {
+					t.Errorf("decision %q, want %q", got, c.debug)
+				}
+				wantCookie := ""
+				if c.lane == "v2" {
+					wantCookie = "x-sticky-version=" + signed(seedSecret, "v2") + "; Max-Age=604800; Path=/; Secure; HttpOnly; SameSite=Lax"
+				}
+				if got := one(t, ex.resp, "set-cookie"); got != wantCookie {
+					t.Errorf("set-cookie %q, want %q", got, wantCookie)
+				}
+			})
 		}
-		if h12345 == "v2" && h.counter("lanedye.rule.percentage-30.matched") == 0 {
-			t.Error("percentage rule counter not incremented")
+		if got := h.counter("lanedye.rule.percentage-30.matched"); got != 2 {
+			t.Errorf("percentage-30 matched %d times, want 2 (the user and the session inside)", got)
 		}
 	})
 }
 
-func TestStickyCookie(t *testing.T) {
-	const secret = "0123456789abcdef-secret"
-	cfg := `{"role":"gateway","lanes":["gray","dev-a"],
+const (
+	stickySecret = "0123456789abcdef-secret"
+	stickyCfg    = `{"role":"gateway","lanes":["gray","dev-a"],
 	  "rules":[{"name":"beta","lane":"gray","match":[{"headers":{"x-beta":{"present":true}}}]},
 	           {"name":"deva","lane":"dev-a","match":[{"headers":{"x-dev":{"present":true}}}]}],
-	  "sticky":{"cookie":"x-lane","secret":"` + secret + `"%s}}`
+	  "sticky":{"cookie":"x-lane","secret":"` + stickySecret + `"%s}}`
+)
+
+func TestStickyCookie(t *testing.T) {
+	const secret, cfg = stickySecret, stickyCfg
 	vmTest(t, func(t *testing.T, vm types.VMContext) {
 		h := startPlugin(t, vm, fmt.Sprintf(cfg, ""))
 		// Dyed by rule: the response sets the cookie, next to the upstream's own.
@@ -133,7 +143,20 @@ func TestStickyCookie(t *testing.T) {
 			t.Errorf("cookie source counter = %d, want 2", h.counter("lanedye.source.cookie.requests"))
 		}
 
-		// Forged, unsigned, truncated and other-secret cookies are ignored.
+		// HTTP/2 clients may send several cookie headers.
+		ex = h.do(req("shop.example.com", "/", "cookie", "a=1", "cookie", cookie))
+		if got := one(t, ex.req, "x-swimlane"); got != "gray" {
+			t.Errorf("second cookie header: lane %q, want gray", got)
+		}
+	})
+
+}
+
+// Forged, unsigned, truncated and other-secret cookies are ignored.
+func TestStickyCookieForgeries(t *testing.T) {
+	const secret = stickySecret
+	vmTest(t, func(t *testing.T, vm types.VMContext) {
+		h := startPlugin(t, vm, fmt.Sprintf(stickyCfg, ""))
 		for _, bad := range []string{
 			"x-lane=gray",
 			"x-lane=gray.AAAA",
@@ -142,19 +165,19 @@ func TestStickyCookie(t *testing.T) {
 			"x-lane=" + signed(secret, "grey"),
 			"x-lane=" + signed(secret, "base"),
 		} {
-			ex = h.do(req("shop.example.com", "/", "cookie", bad))
-			if got := one(t, ex.req, "x-swimlane"); got != "base" {
-				t.Errorf("cookie %q: lane %q, want base", bad, got)
-			}
-		}
-		// HTTP/2 clients may send several cookie headers.
-		ex = h.do(req("shop.example.com", "/", "cookie", "a=1", "cookie", cookie))
-		if got := one(t, ex.req, "x-swimlane"); got != "gray" {
-			t.Errorf("second cookie header: lane %q, want gray", got)
+			t.Run(bad, func(t *testing.T) {
+				ex := h.do(req("shop.example.com", "/", "cookie", bad))
+				if got := one(t, ex.req, "x-swimlane"); got != "base" {
+					t.Errorf("lane %q, want base", got)
+				}
+			})
 		}
 	})
+}
 
-	t.Run("rollback", func(t *testing.T) {
+func TestStickyRollback(t *testing.T) {
+	const secret, cfg = stickySecret, stickyCfg
+	t.Run("gray leaves sticky.lanes", func(t *testing.T) {
 		vmTest(t, func(t *testing.T, vm types.VMContext) {
 			cookie := "x-lane=" + signed(secret, "gray")
 			// gray leaves sticky.lanes: its cookies stop counting at once.
@@ -169,6 +192,8 @@ func TestStickyCookie(t *testing.T) {
 				t.Errorf("non-sticky lane: lane %q, set-cookie %q", one(t, ex.req, "x-swimlane"), got)
 			}
 		})
+	})
+	t.Run("gray leaves lanes", func(t *testing.T) {
 		vmTest(t, func(t *testing.T, vm types.VMContext) {
 			// gray leaves lanes entirely (and the rule that dyed into it).
 			h := startPlugin(t, vm, `{"role":"gateway","lanes":["dev-a"],"sticky":{"cookie":"x-lane","secret":"`+secret+`"}}`)
@@ -182,26 +207,26 @@ func TestStickyCookie(t *testing.T) {
 			}
 		})
 	})
+}
 
-	t.Run("attributes and unsigned", func(t *testing.T) {
-		vmTest(t, func(t *testing.T, vm types.VMContext) {
-			h := startPlugin(t, vm, `{"role":"gateway","lanes":["gray"],
+func TestStickyAttributesAndUnsigned(t *testing.T) {
+	vmTest(t, func(t *testing.T, vm types.VMContext) {
+		h := startPlugin(t, vm, `{"role":"gateway","lanes":["gray"],
 			  "rules":[{"name":"all","lane":"gray"}],
 			  "sticky":{"cookie":"lane","max_age":600,"path":"/shop","domain":"example.com",
 			            "secure":true,"http_only":false,"same_site":"None"}}`)
-			ex := h.do(req("shop.example.com", "/"))
-			want := "lane=gray; Max-Age=600; Path=/shop; Domain=example.com; Secure; SameSite=None"
-			if got := one(t, ex.resp, "set-cookie"); got != want {
-				t.Errorf("set-cookie %q, want %q", got, want)
-			}
-			ex = h.do(req("shop.example.com", "/", "cookie", "lane=gray"))
-			if got := one(t, ex.resp, "x-lanedye-decision"); got != "" {
-				t.Errorf("debug header without debug: %q", got)
-			}
-			if got := get(ex.resp, "set-cookie"); len(got) != 0 {
-				t.Errorf("unsigned cookie was not accepted: set-cookie %q", got)
-			}
-		})
+		ex := h.do(req("shop.example.com", "/"))
+		want := "lane=gray; Max-Age=600; Path=/shop; Domain=example.com; Secure; SameSite=None"
+		if got := one(t, ex.resp, "set-cookie"); got != want {
+			t.Errorf("set-cookie %q, want %q", got, want)
+		}
+		ex = h.do(req("shop.example.com", "/", "cookie", "lane=gray"))
+		if got := one(t, ex.resp, "x-lanedye-decision"); got != "" {
+			t.Errorf("debug header without debug: %q", got)
+		}
+		if got := get(ex.resp, "set-cookie"); len(got) != 0 {
+			t.Errorf("unsigned cookie was not accepted: set-cookie %q", got)
+		}
 	})
 }
 
@@ -231,16 +256,18 @@ func TestTrust(t *testing.T) {
 			{"trusted lane beats the cookie", []string{"x-swimlane", "dev-a", "x-internal-token", "s3cret", "cookie", "x-lane=gray"}, "dev-a", "gray", "lane=dev-a; source=header"},
 		}
 		for _, c := range cases {
-			ex := h.do(req("shop.prod.svc.cluster.local", "/", c.kv...))
-			if got := one(t, ex.req, "x-swimlane"); got != c.lane {
-				t.Errorf("%s: lane %q, want %q", c.name, got, c.lane)
-			}
-			if got := one(t, ex.req, "x-lane-route"); got != c.route {
-				t.Errorf("%s: route %q, want %q", c.name, got, c.route)
-			}
-			if got := one(t, ex.resp, "x-lanedye-decision"); got != c.debug {
-				t.Errorf("%s: decision %q, want %q", c.name, got, c.debug)
-			}
+			t.Run(c.name, func(t *testing.T) {
+				ex := h.do(req("shop.prod.svc.cluster.local", "/", c.kv...))
+				if got := one(t, ex.req, "x-swimlane"); got != c.lane {
+					t.Errorf("lane %q, want %q", got, c.lane)
+				}
+				if got := one(t, ex.req, "x-lane-route"); got != c.route {
+					t.Errorf("route %q, want %q", got, c.route)
+				}
+				if got := one(t, ex.resp, "x-lanedye-decision"); got != c.debug {
+					t.Errorf("decision %q, want %q", got, c.debug)
+				}
+			})
 		}
 		if got := h.counter("lanedye.lane_header.rejected"); got != 5 {
 			t.Errorf("rejected counter = %d, want 5", got)
@@ -317,14 +344,15 @@ func TestRuleSemantics(t *testing.T) {
 	vmTest(t, func(t *testing.T, vm types.VMContext) {
 		h := startPlugin(t, vm, cfg)
 		for _, c := range cases {
-			hs := [][2]string{{":method", c.method}, {":authority", c.authority}, {":path", c.path}}
-			for i := 0; i+1 < len(c.kv); i += 2 {
-				hs = append(hs, [2]string{c.kv[i], c.kv[i+1]})
-			}
-			ex := h.do(hs)
-			if got := one(t, ex.resp, "x-lanedye-decision"); got != c.debug {
-				t.Errorf("%s: %q, want %q", c.name, got, c.debug)
-			}
+			t.Run(c.name, func(t *testing.T) {
+				hs := [][2]string{{":method", c.method}, {":authority", c.authority}, {":path", c.path}}
+				for i := 0; i+1 < len(c.kv); i += 2 {
+					hs = append(hs, [2]string{c.kv[i], c.kv[i+1]})
+				}
+				if got := one(t, h.do(hs).resp, "x-lanedye-decision"); got != c.debug {
+					t.Errorf("%q, want %q", got, c.debug)
+				}
+			})
 		}
 	})
 }
@@ -349,9 +377,11 @@ func TestMetrics(t *testing.T) {
 			"lanedye.errors":                      0,
 		}
 		for name, v := range want {
-			if got := h.counter(name); got != v {
-				t.Errorf("%s = %d, want %d", name, got, v)
-			}
+			t.Run(name, func(t *testing.T) {
+				if got := h.counter(name); got != v {
+					t.Errorf("%d, want %d", got, v)
+				}
+			})
 		}
 	})
 }
@@ -372,13 +402,15 @@ func TestGatewayFallback(t *testing.T) {
 	vmTest(t, func(t *testing.T, vm types.VMContext) {
 		h := startPlugin(t, vm, cfg)
 		for _, c := range cases {
-			ex := h.do(req(c.host, "/", "x-want", c.lane))
-			if got := one(t, ex.req, "x-swimlane"); got != c.lane {
-				t.Errorf("%s/%s: lane header %q changed", c.host, c.lane, got)
-			}
-			if got := one(t, ex.req, "x-route"); got != c.route {
-				t.Errorf("%s/%s: route %q, want %q", c.host, c.lane, got, c.route)
-			}
+			t.Run(c.host+" in "+c.lane, func(t *testing.T) {
+				ex := h.do(req(c.host, "/", "x-want", c.lane))
+				if got := one(t, ex.req, "x-swimlane"); got != c.lane {
+					t.Errorf("lane header %q changed", got)
+				}
+				if got := one(t, ex.req, "x-route"); got != c.route {
+					t.Errorf("route %q, want %q", got, c.route)
+				}
+			})
 		}
 		if got := h.counter("lanedye.route.gray.requests"); got != 2 {
 			t.Errorf("route counter gray = %d, want 2", got)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/proxytest"
@@ -26,8 +27,23 @@ func wasmPath() string {
 // failure, never a skip: a green run must mean the artifact was tested.
 func vmTest(t *testing.T, f func(*testing.T, types.VMContext)) {
 	t.Helper()
-	t.Run("native", func(t *testing.T) { f(t, &vmContext{}) })
+	t.Run("native", func(t *testing.T) { f(t, &vmContext{now: time.Now}) })
 	t.Run("wasm", func(t *testing.T) { f(t, wasmVM(t)) })
+}
+
+// clock is a fake clock a test moves forward.
+type clock struct{ at time.Time }
+
+func (c *clock) now() time.Time          { return c.at }
+func (c *clock) advance(d time.Duration) { c.at = c.at.Add(d) }
+
+// clockTest runs f natively with a fake clock. The wasm cannot take one:
+// the SDK's wazero wrapper gives it a WASI clock nobody can set, so what the
+// built module does with time is checked in real Envoy (e2e/).
+func clockTest(t *testing.T, f func(*testing.T, types.VMContext, *clock)) {
+	t.Helper()
+	c := &clock{at: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}
+	t.Run("native, fake clock", func(t *testing.T) { f(t, &vmContext{now: c.now}, c) })
 }
 
 // shared is the compiled wasm module of this test binary. Compiling takes

@@ -7,18 +7,20 @@
 package main
 
 import (
+	"errors"
 	"runtime/debug"
+	"time"
 
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 
 	"github.com/lanedye/lanedye/internal/config"
 	"github.com/lanedye/lanedye/internal/gateway"
-	"github.com/lanedye/lanedye/internal/rules"
+	"github.com/lanedye/lanedye/internal/request"
 )
 
 func init() {
-	proxywasm.SetVMContext(&vmContext{})
+	proxywasm.SetVMContext(&vmContext{now: time.Now})
 	// Linear memory never shrinks, so the heap's high-water mark is what a VM
 	// costs Envoy for good. Measured through the full stream lifecycle over
 	// 300k gateway requests: default GOGC settles at 131 pages only after
@@ -31,13 +33,19 @@ func init() {
 
 func main() {}
 
-type vmContext struct{ types.DefaultVMContext }
+// vmContext is one VM. now is its clock: the WASI clock in Envoy, a fake
+// one in tests.
+type vmContext struct {
+	types.DefaultVMContext
+	now func() time.Time
+}
 
 // NewPluginContext is called once per plugin configuration (and per worker VM).
-func (*vmContext) NewPluginContext(uint32) types.PluginContext { return &pluginContext{} }
+func (v *vmContext) NewPluginContext(uint32) types.PluginContext { return &pluginContext{now: v.now} }
 
 type pluginContext struct {
 	types.DefaultPluginContext
+	now     func() time.Time
 	cfg     *config.Config
 	m       *metrics
 	explain *gateway.Explainer
@@ -47,7 +55,7 @@ type pluginContext struct {
 // which makes Envoy reject it and keep serving with the last good one.
 func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
 	data, err := proxywasm.GetPluginConfiguration()
-	if err != nil && err != types.ErrorStatusNotFound {
+	if err != nil && !errors.Is(err, types.ErrorStatusNotFound) {
 		proxywasm.LogCriticalf("lanedye: reading plugin configuration: %v", err)
 		return types.OnPluginStartStatusFailed
 	}
@@ -58,7 +66,7 @@ func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
 	}
 	p.cfg = cfg
 	p.m = defineMetrics(cfg)
-	p.explain = gateway.NewExplainer(cfg)
+	p.explain = gateway.NewExplainer(cfg.Lanes, cfg.Rules)
 	if err := proxywasm.SetTickPeriodMilliSeconds(flushPeriodMillis); err != nil {
 		proxywasm.LogWarnf("lanedye: no tick, counters are flushed only when the plugin stops: %v", err)
 	}
@@ -114,7 +122,7 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) types.Action {
 		h.p.m.failed()
 		return types.ActionContinue
 	}
-	var r rules.Request
+	var r request.Request
 	r.Reset(h.p.cfg.Index, hdrs)
 	if h.p.cfg.Role == config.Gateway {
 		h.gateway(&r)
@@ -124,9 +132,9 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) types.Action {
 	return types.ActionContinue
 }
 
-func (h *httpContext) gateway(r *rules.Request) {
+func (h *httpContext) gateway(r *request.Request) {
 	cfg, m := h.p.cfg, h.p.m
-	d := gateway.Decide(cfg, r)
+	d := cfg.Gateway.Decide(r)
 	m.decided(&d)
 	if d.Spoofed {
 		m.inc(m.rejected)
@@ -135,7 +143,7 @@ func (h *httpContext) gateway(r *rules.Request) {
 		m.failed()
 		return
 	}
-	if cfg.Fallback != nil {
+	if cfg.HasFallback {
 		if err := setRequestHeader(cfg.RouteHeader, cfg.Lanes.Name(d.Route), r.Count(cfg.RouteHeaderID)); err != nil {
 			m.failed()
 		}

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 
 	"github.com/lanedye/lanedye/internal/config"
 	"github.com/lanedye/lanedye/internal/gateway"
 	"github.com/lanedye/lanedye/internal/lane"
+	"github.com/lanedye/lanedye/internal/rules"
 	"github.com/lanedye/lanedye/internal/sidecar"
 )
 
@@ -65,16 +68,16 @@ func defineMetrics(cfg *config.Config) *metrics {
 		m.directionUnknown = m.define(metricDirectionUnknown)
 	}
 	for _, n := range cfg.Lanes.Names() {
-		m.lane = append(m.lane, m.define(sprintf(metricLane, n)))
-		if cfg.Fallback != nil {
-			m.route = append(m.route, m.define(sprintf(metricRoute, n)))
+		m.lane = append(m.lane, m.define(fmt.Sprintf(metricLane, n)))
+		if cfg.HasFallback {
+			m.route = append(m.route, m.define(fmt.Sprintf(metricRoute, n)))
 		}
 	}
-	for _, s := range lane.Sources() {
-		m.source = append(m.source, m.define(sprintf(metricSource, s.String())))
+	for s := range lane.NumSources {
+		m.source = append(m.source, m.define(fmt.Sprintf(metricSource, s)))
 	}
 	for _, r := range cfg.Rules.Rules() {
-		m.rule = append(m.rule, m.define(sprintf(metricRule, r.Name)))
+		m.rule = append(m.rule, m.define(fmt.Sprintf(metricRule, r.Name)))
 	}
 	m.pending = make([]uint64, len(m.ids))
 	return m
@@ -117,26 +120,23 @@ func increment(c proxywasm.MetricCounter, n uint64) (ok bool) {
 
 func (m *metrics) decided(d *gateway.Decision) {
 	m.decidedLane(d.Lane, d.Source)
-	if d.Rule >= 0 {
+	if d.Rule != rules.None {
 		m.inc(m.rule[d.Rule])
 	}
-	if d.Route >= 0 && m.route != nil {
+	if d.Route != lane.None && m.route != nil {
 		m.inc(m.route[d.Route])
 	}
 }
 
 // decidedLane counts a lane decision; lane.None (nothing known) counts as the
 // default lane.
-func (m *metrics) decidedLane(l int, s lane.Source) {
-	if l == lane.None {
-		l = lane.Default
-	}
-	m.inc(m.lane[l])
+func (m *metrics) decidedLane(l lane.ID, s lane.Source) {
+	m.inc(m.lane[l.OrDefault()])
 	m.inc(m.source[s])
 }
 
 // propagated counts the propagation events of a sidecar request.
-func (m *metrics) propagated(r *sidecar.Result) {
+func (m *metrics) propagated(r *sidecar.Stats) {
 	m.add(m.stored, uint64(r.Stored))
 	for _, e := range [...]struct {
 		on bool
@@ -147,15 +147,4 @@ func (m *metrics) propagated(r *sidecar.Result) {
 			m.inc(e.c)
 		}
 	}
-}
-
-// sprintf substitutes one %s in a metric name, so the names above stay
-// greppable as written.
-func sprintf(format, arg string) string {
-	for i := 0; i+1 < len(format); i++ {
-		if format[i] == '%' && format[i+1] == 's' {
-			return format[:i] + arg + format[i+2:]
-		}
-	}
-	return format
 }

@@ -1,14 +1,14 @@
 package main
 
 import (
-	"time"
+	"errors"
 
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 
 	"github.com/lanedye/lanedye/internal/lane"
 	"github.com/lanedye/lanedye/internal/propagation"
-	"github.com/lanedye/lanedye/internal/rules"
+	"github.com/lanedye/lanedye/internal/request"
 	"github.com/lanedye/lanedye/internal/sidecar"
 )
 
@@ -17,7 +17,7 @@ type sharedData struct{}
 
 func (sharedData) Get(key string) ([]byte, uint32, error) {
 	v, cas, err := proxywasm.GetSharedData(key)
-	if err == types.ErrorStatusNotFound {
+	if errors.Is(err, types.ErrorStatusNotFound) {
 		return nil, 0, propagation.ErrNotFound
 	}
 	return v, cas, err
@@ -25,7 +25,7 @@ func (sharedData) Get(key string) ([]byte, uint32, error) {
 
 func (sharedData) Set(key string, value []byte, cas uint32) error {
 	err := proxywasm.SetSharedData(key, value, cas)
-	if err == types.ErrorStatusCasMismatch {
+	if errors.Is(err, types.ErrorStatusCasMismatch) {
 		return propagation.ErrCasMismatch
 	}
 	return err
@@ -40,29 +40,29 @@ var listenerDirection = []string{"xds", "listener_direction"}
 // sidecar handles one request on a sidecar. The direction is read per
 // request: Istio may share one root context between the inbound and outbound
 // filter chains of a workload.
-func (h *httpContext) sidecar(r *rules.Request) {
+func (h *httpContext) sidecar(r *request.Request) {
 	cfg, m := h.p.cfg, h.p.m
 	raw, err := proxywasm.GetProperty(listenerDirection)
 	dir := sidecar.Unknown
 	if err == nil {
 		dir = sidecar.ParseDirection(raw)
 	}
-	now := time.Now().UnixMilli()
+	now := h.p.now().UnixMilli()
 	var res sidecar.Result
 	switch dir {
 	case sidecar.Inbound:
-		res = sidecar.HandleInbound(cfg, r, sharedData{}, now)
+		res = cfg.Sidecar.Inbound(r, sharedData{}, now)
 	case sidecar.Outbound:
-		res = sidecar.HandleOutbound(cfg, r, sharedData{}, now)
+		res = cfg.Sidecar.Outbound(r, sharedData{}, now)
 		m.decidedLane(res.Lane, res.Source)
-		if res.Route >= 0 && m.route != nil {
+		if res.Route != lane.None && m.route != nil {
 			m.inc(m.route[res.Route])
 		}
 	default:
 		m.inc(m.directionUnknown)
 		return
 	}
-	m.propagated(&res)
+	m.propagated(&res.Stats)
 	if res.Err != nil {
 		m.failed()
 	}
@@ -78,7 +78,7 @@ func (h *httpContext) sidecar(r *rules.Request) {
 		}
 	}
 	switch {
-	case res.Route >= 0:
+	case res.Route != lane.None:
 		if err := setRequestHeader(cfg.RouteHeader, cfg.Lanes.Name(res.Route), r.Count(cfg.RouteHeaderID)); err != nil {
 			m.failed()
 		}
@@ -88,10 +88,6 @@ func (h *httpContext) sidecar(r *rules.Request) {
 		}
 	}
 	if cfg.Debug && dir == sidecar.Outbound {
-		l := res.Lane
-		if l == lane.None {
-			l = lane.Default
-		}
-		h.debug = h.p.explain.Lane(l, res.Source)
+		h.debug = h.p.explain.Lane(res.Lane, res.Source)
 	}
 }

@@ -91,7 +91,7 @@ func (p *Process) waitReady(addrFile string, limit time.Duration) error {
 	for ; time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		select {
 		case <-p.done:
-			return fmt.Errorf("exited: %v", p.err)
+			return fmt.Errorf("exited: %w", p.err)
 		default:
 		}
 		if p.Admin == "" {

@@ -1,6 +1,7 @@
 package mesh
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -93,62 +94,67 @@ func (t *Topology) add(doc []byte) error {
 	}
 	switch m.Kind {
 	case "WasmPlugin":
-		var cfg struct {
-			Role       string
-			LaneHeader string `json:"lane_header"`
-			Fallback   struct {
-				RouteHeader string `json:"route_header"`
-			}
-		}
-		_ = json.Unmarshal(m.Spec.PluginConfig, &cfg)
-		if cfg.Role == "gateway" {
-			t.Gateway = m.Spec.PluginConfig
-			t.LaneHeader = cfg.LaneHeader
-			if t.LaneHeader == "" {
-				t.LaneHeader = "x-swimlane"
-			}
-		} else {
-			t.Sidecar = m.Spec.PluginConfig
-			t.RouteHeader = cfg.Fallback.RouteHeader
-			if t.RouteHeader == "" {
-				t.RouteHeader = "x-lane-route"
-			}
-		}
+		t.addPlugin(&m)
 	case "VirtualService":
-		var r Route
-		for _, h := range m.Spec.HTTP {
-			if len(h.Route) == 0 {
-				continue
-			}
-			dst := h.Route[0].Destination
-			r.Service = strings.SplitN(dst.Host, ".", 2)[0]
-			if len(h.Match) == 0 {
-				r.Default = dst.Subset
-				continue
-			}
-			for name, v := range h.Match[0].Headers {
-				r.Rules = append(r.Rules, Rule{Header: name, Exact: v.Exact, Subset: dst.Subset})
-			}
-		}
-		for _, host := range m.Spec.Hosts {
-			t.Routes[host] = r
-			if len(m.Spec.Gateways) > 0 {
-				t.GatewayHost = host
-			}
-		}
+		t.addRoutes(&m)
 	case "Deployment":
-		labels := m.Spec.Template.Metadata.Labels
-		svc, ver := labels["app"], labels["version"]
-		t.Services[svc] = append(t.Services[svc], ver)
-		for _, c := range m.Spec.Template.Spec.Containers {
-			for _, e := range c.Env {
-				if e.Name == "upstream_url" {
-					u := strings.TrimPrefix(e.Value, "http://")
-					t.Next[svc] = strings.SplitN(strings.SplitN(u, ":", 2)[0], "/", 2)[0]
-				}
-			}
-		}
+		t.addDeployment(&m)
 	}
 	return nil
 }
 
+func (t *Topology) addPlugin(m *manifest) {
+	var cfg struct {
+		Role       string
+		LaneHeader string `json:"lane_header"`
+		Fallback   struct {
+			RouteHeader string `json:"route_header"`
+		}
+	}
+	_ = json.Unmarshal(m.Spec.PluginConfig, &cfg)
+	if cfg.Role == "gateway" {
+		t.Gateway = m.Spec.PluginConfig
+		t.LaneHeader = cmp.Or(cfg.LaneHeader, "x-swimlane")
+		return
+	}
+	t.Sidecar = m.Spec.PluginConfig
+	t.RouteHeader = cmp.Or(cfg.Fallback.RouteHeader, "x-lane-route")
+}
+
+func (t *Topology) addRoutes(m *manifest) {
+	var r Route
+	for _, h := range m.Spec.HTTP {
+		if len(h.Route) == 0 {
+			continue
+		}
+		dst := h.Route[0].Destination
+		r.Service = strings.SplitN(dst.Host, ".", 2)[0]
+		if len(h.Match) == 0 {
+			r.Default = dst.Subset
+			continue
+		}
+		for name, v := range h.Match[0].Headers {
+			r.Rules = append(r.Rules, Rule{Header: name, Exact: v.Exact, Subset: dst.Subset})
+		}
+	}
+	for _, host := range m.Spec.Hosts {
+		t.Routes[host] = r
+		if len(m.Spec.Gateways) > 0 {
+			t.GatewayHost = host
+		}
+	}
+}
+
+func (t *Topology) addDeployment(m *manifest) {
+	labels := m.Spec.Template.Metadata.Labels
+	svc, ver := labels["app"], labels["version"]
+	t.Services[svc] = append(t.Services[svc], ver)
+	for _, c := range m.Spec.Template.Spec.Containers {
+		for _, e := range c.Env {
+			if e.Name == "upstream_url" {
+				u := strings.TrimPrefix(e.Value, "http://")
+				t.Next[svc] = strings.SplitN(strings.SplitN(u, ":", 2)[0], "/", 2)[0]
+			}
+		}
+	}
+}

@@ -7,7 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lanedye/lanedye/internal/gateway"
 	"github.com/lanedye/lanedye/internal/lane"
+	"github.com/lanedye/lanedye/internal/request"
 )
 
 func TestDefaults(t *testing.T) {
@@ -16,13 +18,8 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.LaneHeader != "x-swimlane" || c.Lanes.Name(lane.Default) != "base" || c.Lanes.Len() != 1 ||
-		c.RouteHeader != "x-lane-route" || c.Debug || c.Sticky != nil || c.Fallback != nil || c.Trust != nil {
+		c.RouteHeader != "x-lane-route" || c.Debug || c.HasFallback || c.Sidecar == nil || c.Gateway != nil {
 		t.Errorf("defaults: %+v", c)
-	}
-	p := c.Propagation
-	if p.TTL != 60 || p.Slots != 8192 || p.Baggage != "" || len(p.Keys) != 2 ||
-		p.Keys[0].Kind != KeyTraceparent || p.Keys[1].Kind != KeyRequestID {
-		t.Errorf("propagation defaults: %+v", p)
 	}
 }
 
@@ -38,21 +35,29 @@ func TestFullConfiguration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.LaneHeader != "x-lane" || c.RouteHeader != "x-route" || c.Lanes.Name(0) != "stable" || !c.Debug || c.Trust == nil {
+	if c.LaneHeader != "x-lane" || c.RouteHeader != "x-route" || c.Lanes.Name(0) != "stable" || !c.Debug || !c.HasFallback {
 		t.Errorf("parsed: %+v", c)
 	}
 	r := c.Rules.Rules()[0]
 	if r.Priority != -3 || r.Match[0].Pct.Threshold != 1234 || r.Match[0].Pct.Salt != "s" {
 		t.Errorf("rule: %+v", r)
 	}
-	if got := c.Sticky.SetCookie(1); !strings.HasSuffix(got, "SameSite=Strict") {
-		t.Errorf("same_site not normalised: %q", got)
+	decide := func(kv ...string) gateway.Decision {
+		hs := [][2]string{{":authority", "reviews.ns.svc"}, {":path", "/"}}
+		for i := 0; i+1 < len(kv); i += 2 {
+			hs = append(hs, [2]string{kv[i], kv[i+1]})
+		}
+		var q request.Request
+		q.Reset(c.Index, hs)
+		return c.Gateway.Decide(&q)
 	}
-	if c.Sticky.SetCookie(2) != "" {
-		t.Error("dev-a is not in sticky.lanes but gets a cookie")
+	// trust.match [] trusts every client; sticky.lanes lists gray only;
+	// dev-a falls back to gray on reviews.
+	if d := decide("x-lane", "gray"); d.Source != lane.SourceHeader || !strings.HasSuffix(d.SetCookie, "SameSite=Strict") {
+		t.Errorf("trusted gray: %+v (same_site not normalised?)", d)
 	}
-	if got := c.Fallback.Table.Route("reviews.ns.svc", 2); got != 1 {
-		t.Errorf("route dev-a on reviews = %d, want gray", got)
+	if d := decide("x-lane", "dev-a"); d.SetCookie != "" || c.Lanes.Name(d.Route) != "gray" {
+		t.Errorf("dev-a: %+v: dev-a is not in sticky.lanes, and routes to gray on reviews", d)
 	}
 }
 
@@ -97,12 +102,14 @@ func TestTestdataConfigurationsParse(t *testing.T) {
 		t.Fatal("no configurations in testdata")
 	}
 	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := Parse(b); err != nil {
-			t.Errorf("%s: %v", filepath.Base(f), err)
-		}
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Parse(b); err != nil {
+				t.Error(err)
+			}
+		})
 	}
 }

@@ -18,62 +18,84 @@ func checkLimits(data []byte) error {
 	if len(data) > MaxSize {
 		return errorf("$", "configuration is %d bytes; the limit is %d", len(data), MaxSize)
 	}
-	type frame struct {
-		array bool
-		index int
-		key   string
-	}
-	var stack []frame
-	expectKey := false
+	var d depth
 	for i := 0; i < len(data); i++ {
 		switch c := data[i]; c {
 		case '"':
-			j := i + 1
-			for j < len(data) && data[j] != '"' {
-				if data[j] == '\\' {
-					j++
-				}
-				j++
-			}
-			if expectKey && len(stack) > 0 {
-				stack[len(stack)-1].key = string(data[i+1 : min(j, len(data))])
-				expectKey = false
-			}
-			i = j
+			i = d.str(data, i)
 		case '{', '[':
-			if len(stack) == MaxDepth {
-				var b strings.Builder
-				b.WriteByte('$')
-				for k, f := range stack {
-					switch {
-					case f.array:
-						b.WriteString("[" + strconv.Itoa(f.index) + "]")
-					case k == 0:
-						b.Reset()
-						b.WriteString(f.key)
-					default:
-						b.WriteString("." + f.key)
-					}
-				}
-				return errorf(b.String(), "nesting deeper than %d levels", MaxDepth)
+			if len(d.stack) == MaxDepth {
+				return errorf(d.path(), "nesting deeper than %d levels", MaxDepth)
 			}
-			stack = append(stack, frame{array: c == '['})
-			expectKey = c == '{'
+			d.stack = append(d.stack, frame{array: c == '['})
+			d.expectKey = c == '{'
 		case '}', ']':
-			if len(stack) > 0 {
-				stack = stack[:len(stack)-1]
+			if len(d.stack) > 0 {
+				d.stack = d.stack[:len(d.stack)-1]
 			}
-			expectKey = false
+			d.expectKey = false
 		case ',':
-			if len(stack) > 0 {
-				top := &stack[len(stack)-1]
-				if top.array {
-					top.index++
-				} else {
-					expectKey = true
-				}
-			}
+			d.next()
 		}
 	}
 	return nil
+}
+
+// depth tracks where a scan is, to name the path of a too deep value.
+type depth struct {
+	stack     []frame
+	expectKey bool
+}
+
+type frame struct {
+	array bool
+	index int
+	key   string
+}
+
+// str skips the string starting at data[i] (recording it when it is an
+// object key) and returns the index of its closing quote.
+func (d *depth) str(data []byte, i int) int {
+	j := i + 1
+	for j < len(data) && data[j] != '"' {
+		if data[j] == '\\' {
+			j++
+		}
+		j++
+	}
+	if d.expectKey && len(d.stack) > 0 {
+		d.stack[len(d.stack)-1].key = string(data[i+1 : min(j, len(data))])
+		d.expectKey = false
+	}
+	return j
+}
+
+// next moves to the next array element or object member.
+func (d *depth) next() {
+	if len(d.stack) == 0 {
+		return
+	}
+	top := &d.stack[len(d.stack)-1]
+	if top.array {
+		top.index++
+	} else {
+		d.expectKey = true
+	}
+}
+
+func (d *depth) path() string {
+	var b strings.Builder
+	b.WriteByte('$')
+	for k, f := range d.stack {
+		switch {
+		case f.array:
+			b.WriteString("[" + strconv.Itoa(f.index) + "]")
+		case k == 0:
+			b.Reset()
+			b.WriteString(f.key)
+		default:
+			b.WriteString("." + f.key)
+		}
+	}
+	return b.String()
 }

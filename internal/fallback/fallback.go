@@ -6,33 +6,31 @@ package fallback
 import (
 	"strings"
 
+	"github.com/lanedye/lanedye/internal/httpsyntax"
 	"github.com/lanedye/lanedye/internal/lane"
 )
 
 // Table maps a destination host and a lane to the route lane.
 type Table struct {
-	routes map[string][]int // service key -> route lane per lane index
+	routes map[string][]lane.ID // service key -> route lane per lane
 }
 
 // New compiles services (service key -> lanes it is deployed in) and parents
-// (per lane index: the next lane to try, or lane.None to go to the default
-// lane). Parent chains must be acyclic; configuration validation checks that.
-func New(services map[string][]int, parents []int, lanes *lane.Set) *Table {
-	t := &Table{routes: make(map[string][]int, len(services))}
+// (per lane: the next lane to try, or lane.None to go to the default lane).
+// Parent chains must be acyclic; configuration validation checks that.
+func New(services map[string][]lane.ID, parents []lane.ID, lanes *lane.Set) *Table {
+	t := &Table{routes: make(map[string][]lane.ID, len(services))}
 	for svc, deployed := range services {
 		has := make([]bool, lanes.Len())
 		has[lane.Default] = true
 		for _, l := range deployed {
 			has[l] = true
 		}
-		route := make([]int, lanes.Len())
+		route := make([]lane.ID, lanes.Len())
 		for l := range route {
-			c := l
+			c := lane.ID(l)
 			for !has[c] {
-				c = parents[c]
-				if c == lane.None {
-					c = lane.Default
-				}
+				c = parents[c].OrDefault()
 			}
 			route[l] = c
 		}
@@ -44,7 +42,7 @@ func New(services map[string][]int, parents []int, lanes *lane.Set) *Table {
 // Route returns the route lane for a request to host (port stripped) in lane l.
 // A key matches the host exactly or its first DNS label; hosts that no key
 // matches are deployed in the default lane only.
-func (t *Table) Route(host string, l int) int {
+func (t *Table) Route(host string, l lane.ID) lane.ID {
 	if r, ok := t.lookup(host); ok {
 		return r[l]
 	}
@@ -56,22 +54,13 @@ func (t *Table) Route(host string, l int) int {
 	return lane.Default
 }
 
-func (t *Table) lookup(h string) ([]int, bool) {
+func (t *Table) lookup(h string) ([]lane.ID, bool) {
 	if r, ok := t.routes[h]; ok {
 		return r, true
 	}
-	if hasUpper(h) {
+	if httpsyntax.HasUpper(h) {
 		r, ok := t.routes[strings.ToLower(h)]
 		return r, ok
 	}
 	return nil, false
-}
-
-func hasUpper(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 'A' && s[i] <= 'Z' {
-			return true
-		}
-	}
-	return false
 }

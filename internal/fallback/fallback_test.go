@@ -9,8 +9,8 @@ import (
 // A table over hosts x lanes: dev-a -> gray -> base.
 func TestRouteTable(t *testing.T) {
 	lanes := lane.NewSet("base", []string{"gray", "dev-a", "dev-b"})
-	parents := []int{lane.None, lane.None, 1, lane.None} // dev-a's parent is gray
-	tb := New(map[string][]int{
+	parents := []lane.ID{lane.None, lane.None, 1, lane.None} // dev-a's parent is gray
+	tb := New(map[string][]lane.ID{
 		"reviews":                        {1},
 		"ratings.prod.svc.cluster.local": {1, 2},
 		"details":                        {3},
@@ -26,10 +26,12 @@ func TestRouteTable(t *testing.T) {
 		"":                               {"base", "base", "base", "base"},
 	}
 	for host, routes := range want {
-		for l, w := range routes {
-			if got := lanes.Name(tb.Route(host, l)); got != w {
-				t.Errorf("%q in %s: route %s, want %s", host, lanes.Name(l), got, w)
+		t.Run(host, func(t *testing.T) {
+			for l, w := range routes {
+				if got := lanes.Name(tb.Route(host, lane.ID(l))); got != w {
+					t.Errorf("in %s: route %s, want %s", lanes.Name(lane.ID(l)), got, w)
+				}
 			}
-		}
+		})
 	}
 }

@@ -1,11 +1,13 @@
-package gateway
+package gateway_test
 
 import (
 	"strings"
 	"testing"
 
 	"github.com/lanedye/lanedye/internal/config"
+	"github.com/lanedye/lanedye/internal/gateway"
 	"github.com/lanedye/lanedye/internal/lane"
+	"github.com/lanedye/lanedye/internal/request"
 	"github.com/lanedye/lanedye/internal/rules"
 )
 
@@ -32,7 +34,7 @@ func FuzzDecide(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	ex := NewExplainer(cfg)
+	ex := gateway.NewExplainer(cfg.Lanes, cfg.Rules)
 	f.Add("shop.example.com:443", "/api/x?lane=gray&p", "x-a: AAB\ncookie: beta=1; uid=9\nx-user-id: 7")
 	f.Add("[::1]:80", "?", "cookie: want=dev-a\ncookie: x-lane=gray.abc\nx-swimlane: gray\nx-token: t")
 	f.Add("", "", "x-lane-route: gray\n: \ncookie: ;;==;\"")
@@ -43,13 +45,13 @@ func FuzzDecide(f *testing.F) {
 			k, v, _ := strings.Cut(l, ":")
 			hs = append(hs, [2]string{strings.ToLower(strings.TrimSpace(k)), strings.TrimSpace(v)})
 		}
-		var r rules.Request
+		var r request.Request
 		r.Reset(cfg.Index, hs)
-		d := Decide(cfg, &r)
-		if d.Lane < 0 || d.Lane >= cfg.Lanes.Len() || d.Route < 0 || d.Route >= cfg.Lanes.Len() {
+		d := cfg.Gateway.Decide(&r)
+		if int(d.Lane) >= cfg.Lanes.Len() || int(d.Route) >= cfg.Lanes.Len() {
 			t.Fatalf("decision out of range: %+v", d)
 		}
-		if (d.Rule >= 0) != (d.Source == lane.SourceRule) {
+		if (d.Rule != rules.None) != (d.Source == lane.SourceRule) {
 			t.Fatalf("rule %d with source %v", d.Rule, d.Source)
 		}
 		if d.Source == lane.SourceCookie && d.SetCookie != "" {

@@ -9,7 +9,9 @@ import (
 	"github.com/lanedye/lanedye/internal/gateway"
 	"github.com/lanedye/lanedye/internal/lane"
 	"github.com/lanedye/lanedye/internal/perf"
+	"github.com/lanedye/lanedye/internal/request"
 	"github.com/lanedye/lanedye/internal/rules"
+	"github.com/lanedye/lanedye/internal/sticky"
 )
 
 func load(t testing.TB, name string) *config.Config {
@@ -29,18 +31,29 @@ func load(t testing.TB, name string) *config.Config {
 // and the zero-allocation budget of the decision live in internal/perf.
 func TestDecisionOrder(t *testing.T) {
 	cfg := load(t, "seed-gray-router.json")
-	var r rules.Request
-	cookie := "x-sticky-version=" + cfg.Sticky.SetCookie(1)[len("x-sticky-version="):len("x-sticky-version=")+46]
-	r.Reset(cfg.Index, perf.Browser([2]string{"cookie", cookie}, [2]string{"x-user-region", "beijing"}))
-	if d := gateway.Decide(cfg, &r); d.Source != lane.SourceCookie || d.Lane != 1 || d.SetCookie != "" {
-		t.Errorf("cookie: %+v", d)
-	}
-	r.Reset(cfg.Index, perf.Browser([2]string{"x-user-region", "beijing"}, [2]string{"x-target-version", "v2"}))
-	if d := gateway.Decide(cfg, &r); d.Source != lane.SourceRule || !d.Spoofed || d.SetCookie == "" {
-		t.Errorf("rule with spoofed header: %+v", d)
-	}
-	r.Reset(cfg.Index, perf.Browser())
-	if d := gateway.Decide(cfg, &r); d.Source != lane.SourceDefault || d.Lane != 0 || d.Rule != -1 || d.SetCookie != "" || d.Route != -1 {
-		t.Errorf("default: %+v", d)
+	cookie := "x-sticky-version=" + sticky.Sign([]byte("change-me-to-32-random-bytes!!!!"), "v2")
+	for _, tc := range []struct {
+		name    string
+		headers [][2]string
+		check   func(d gateway.Decision) bool
+	}{
+		{"a valid cookie wins over a rule", perf.Browser([2]string{"cookie", cookie}, [2]string{"x-user-region", "beijing"}),
+			func(d gateway.Decision) bool {
+				return d.Source == lane.SourceCookie && d.Lane == 1 && d.SetCookie == ""
+			}},
+		{"a spoofed header is not kept; the rule decides", perf.Browser([2]string{"x-user-region", "beijing"}, [2]string{"x-target-version", "v2"}),
+			func(d gateway.Decision) bool { return d.Source == lane.SourceRule && d.Spoofed && d.SetCookie != "" }},
+		{"nothing: the default lane", perf.Browser(),
+			func(d gateway.Decision) bool {
+				return d.Source == lane.SourceDefault && d.Lane == lane.Default && d.Rule == rules.None && d.SetCookie == "" && d.Route == lane.None
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var r request.Request
+			r.Reset(cfg.Index, tc.headers)
+			if d := cfg.Gateway.Decide(&r); !tc.check(d) {
+				t.Errorf("%+v", d)
+			}
+		})
 	}
 }

@@ -30,6 +30,14 @@ import (
 // FileName is where Istio looks for the module inside the layer.
 const FileName = "plugin.wasm"
 
+// License is the module's license, as an SPDX identifier. Docker schema 2
+// manifests carry no annotations, so it is a label of the image config
+// (and an annotation in the OCI layout's index).
+const License = "Apache-2.0"
+
+// LicenseKey is the OCI annotation (and label) key for License.
+const LicenseKey = "org.opencontainers.image.licenses"
+
 // Build returns the image for a wasm module. The result is reproducible: the
 // same module always gives the same digest (no timestamps, fixed ownership).
 func Build(wasm []byte) (v1.Image, error) {
@@ -75,6 +83,7 @@ func Build(wasm []byte) (v1.Image, error) {
 	}
 	cf = cf.DeepCopy()
 	cf.OS, cf.Architecture = "wasip1", "wasm"
+	cf.Config.Labels = map[string]string{LicenseKey: License}
 	return mutate.ConfigFile(img, cf)
 }
 
@@ -88,7 +97,7 @@ func WriteLayout(dir string, img v1.Image, ref string) error {
 	if err != nil {
 		return err
 	}
-	return p.AppendImage(img, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": ref}))
+	return p.AppendImage(img, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": ref, LicenseKey: License}))
 }
 
 // ReadLayout returns the single image of a layout written by WriteLayout.
@@ -119,57 +128,6 @@ func Push(img v1.Image, ref string) (v1.Hash, error) {
 		return v1.Hash{}, err
 	}
 	return img.Digest()
-}
-
-// Extract returns the module in img the way Istio's fetcher does for the
-// Docker-compatible variant, checking every media type on the way.
-func Extract(img v1.Image) ([]byte, error) {
-	mt, err := img.MediaType()
-	if err != nil {
-		return nil, err
-	}
-	if mt != types.DockerManifestSchema2 {
-		return nil, fmt.Errorf("manifest media type %s, want %s", mt, types.DockerManifestSchema2)
-	}
-	m, err := img.Manifest()
-	if err != nil {
-		return nil, err
-	}
-	if m.Config.MediaType != types.DockerConfigJSON {
-		return nil, fmt.Errorf("config media type %s, want %s", m.Config.MediaType, types.DockerConfigJSON)
-	}
-	layers, err := img.Layers()
-	if err != nil {
-		return nil, err
-	}
-	if len(layers) != 1 {
-		return nil, fmt.Errorf("%d layers, want exactly 1", len(layers))
-	}
-	if lt, err := layers[0].MediaType(); err != nil || lt != types.DockerLayer {
-		return nil, fmt.Errorf("layer media type %s (%v), want %s", lt, err, types.DockerLayer)
-	}
-	rc, err := layers[0].Compressed()
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	zr, err := gzip.NewReader(rc)
-	if err != nil {
-		return nil, fmt.Errorf("layer is not gzip: %w", err)
-	}
-	tr := tar.NewReader(zr)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return nil, fmt.Errorf("%s not in the layer", FileName)
-		}
-		if err != nil {
-			return nil, err
-		}
-		if h.Name == FileName {
-			return io.ReadAll(tr)
-		}
-	}
 }
 
 // SHA256 returns the hex sha256 of b, the form WasmPlugin.spec.sha256 takes.

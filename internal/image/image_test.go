@@ -63,20 +63,25 @@ func TestRegistryRoundTrip(t *testing.T) {
 	tag, _ := name.ParseReference(ref)
 	byDigest, _ := name.ParseReference(u.Host + "/lanedye/lanedye@" + digest.String())
 	for _, r := range []name.Reference{tag, byDigest} {
-		pulled, err := remote.Image(r)
-		if err != nil {
-			t.Fatalf("pull %s: %v", r, err)
-		}
-		got, err := Extract(pulled)
-		if err != nil {
-			t.Fatalf("pull %s: %v", r, err)
-		}
-		if !bytes.Equal(got, wasm) {
-			t.Errorf("pull %s: module differs from the artifact (%d vs %d bytes)", r, len(got), len(wasm))
-		}
-		if d, _ := pulled.Digest(); d != digest {
-			t.Errorf("pull %s: digest %s, want %s", r, d, digest)
-		}
+		t.Run(r.String(), func(t *testing.T) {
+			pulled, err := remote.Image(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := extract(pulled)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, wasm) {
+				t.Errorf("module differs from the artifact (%d vs %d bytes)", len(got), len(wasm))
+			}
+			if d, _ := pulled.Digest(); d != digest {
+				t.Errorf("digest %s, want %s", d, digest)
+			}
+			if cf, err := pulled.ConfigFile(); err != nil || cf.Config.Labels[LicenseKey] != License {
+				t.Errorf("license label: %v %v", cf, err)
+			}
+		})
 	}
 	// Reproducible: building again gives the same digest.
 	again, _ := Build(wasm)

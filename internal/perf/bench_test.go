@@ -5,29 +5,82 @@ import (
 	"testing"
 
 	"github.com/lanedye/lanedye/internal/config"
+	"github.com/lanedye/lanedye/internal/propagation/proptest"
+	"github.com/lanedye/lanedye/internal/request"
 )
 
-// BenchmarkDecide is the native gateway decision (seed rules + 15 more).
-func BenchmarkDecide(b *testing.B) {
+func benchConfig(tb testing.TB) *config.Config {
+	tb.Helper()
 	raw, err := ReadFile(Root, filepath.Join("testdata", "bench-gateway.json"))
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	cfg, err := config.Parse(raw)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	for name, hs := range DecideBenchmarks(cfg) {
-		b.Run(name, Decide(cfg, hs))
+	return cfg
+}
+
+func sidecarConfig(tb testing.TB) *config.Config {
+	tb.Helper()
+	cfg, err := config.Parse([]byte(SidecarConfig))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return cfg
+}
+
+// BenchmarkDecide is the native gateway decision (seed rules + 15 more).
+func BenchmarkDecide(b *testing.B) {
+	cfg := benchConfig(b)
+	for name, hs := range DecideCases(BenchSecret) {
+		b.Run(name, func(b *testing.B) {
+			var r request.Request
+			b.ReportAllocs()
+			for b.Loop() {
+				r.Reset(cfg.Index, hs)
+				_ = cfg.Gateway.Decide(&r)
+			}
+		})
 	}
 }
 
 // BenchmarkSidecar is the native sidecar store and restore.
 func BenchmarkSidecar(b *testing.B) {
-	cfg, err := config.Parse([]byte(SidecarConfig))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Run("inbound", SidecarInbound(cfg))
-	b.Run("outbound", SidecarOutbound(cfg))
+	cfg := sidecarConfig(b)
+	b.Run("inbound", func(b *testing.B) {
+		st := proptest.NewMemStore()
+		reqs := make([][][2]string, 1024)
+		for i := range reqs {
+			reqs[i] = Inbound(i)
+		}
+		var r request.Request
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			r.Reset(cfg.Index, reqs[i%len(reqs)])
+			_ = cfg.Sidecar.Inbound(&r, st, 1)
+			i++
+		}
+	})
+	b.Run("outbound", func(b *testing.B) {
+		st := proptest.NewMemStore()
+		reqs := make([][][2]string, 1024)
+		var r request.Request
+		for i := range reqs {
+			r.Reset(cfg.Index, Inbound(i))
+			cfg.Sidecar.Inbound(&r, st, 1)
+			reqs[i] = Outbound(i)
+		}
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			r.Reset(cfg.Index, reqs[i%len(reqs)])
+			if !cfg.Sidecar.Outbound(&r, st, 2).Hit {
+				b.Fatal("miss")
+			}
+			i++
+		}
+	})
 }

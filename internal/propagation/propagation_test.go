@@ -6,8 +6,6 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-
-	"github.com/lanedye/lanedye/internal/config"
 )
 
 func TestParsers(t *testing.T) {
@@ -16,53 +14,55 @@ func TestParsers(t *testing.T) {
 		return "1-" + e([]byte(tid)) + "-" + e([]byte("seg")) + "-3-" + e([]byte("svc")) + "-" + e([]byte("inst")) + "-" + e([]byte("/ep")) + "-" + e([]byte("a:80"))
 	}
 	cases := []struct {
-		kind config.KeyKind
+		kind KeyKind
 		in   string
 		want string // "" = absent
 	}{
-		{config.KeyTraceparent, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "4bf92f3577b34da6a3ce929d0e0e4736"},
-		{config.KeyTraceparent, "00-00000000000000000000000000000000-00f067aa0ba902b7-01", ""},
-		{config.KeyTraceparent, "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", ""},
-		{config.KeyTraceparent, "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", ""},
-		{config.KeyTraceparent, "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", ""},
-		{config.KeyTraceparent, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7", ""},
-		{config.KeyTraceparent, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra", ""},
-		{config.KeyB3, "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1-05e3ac9a4f6e3b90", "80f198ee56343ba864fe8b2a57d3eff7"},
-		{config.KeyB3, "a3ce929d0e0e4736-00f067aa0ba902b7", "a3ce929d0e0e4736"},
-		{config.KeyB3, "1", ""},
-		{config.KeyB3, "d", ""},
-		{config.KeyB3, "a3ce929d0e0e4736-short", ""},
-		{config.KeyB3TraceID, "463ac35c9f6413ad", "463ac35c9f6413ad"},
-		{config.KeyB3TraceID, "463ac35c9f6413ad48485a3953bb6124", "463ac35c9f6413ad48485a3953bb6124"},
-		{config.KeyB3TraceID, "463ac35c9f6413a", ""},
-		{config.KeyUber, "4bf92f3577b34da6:a3ce929d0e0e4736:0:1", "4bf92f3577b34da6"},
-		{config.KeyUber, "abc%3Adef%3A0%3A1", "abc"},
-		{config.KeyUber, "abc:def:0", ""},
-		{config.KeyUber, "0:def:0:1", ""},
-		{config.KeySW8, sw8("a1b2.55.1679"), "a1b2.55.1679"},
-		{config.KeySW8, "1-!!notb64!!-x-3-a-b-c-d", ""},
-		{config.KeySW8, "2-" + base64.StdEncoding.EncodeToString([]byte("t")) + "-x-3-a-b-c-d", ""},
-		{config.KeyRequestID, "9d5a4a6c-1b2f-4c3d-8e9f-0a1b2c3d4e5f", "9d5a4a6c-1b2f-4c3d-8e9f-0a1b2c3d4e5f"},
-		{config.KeyRequestID, "", ""},
-		{config.KeyHeader, "order-1", "order-1"},
-		{config.KeyHeader, strings.Repeat("x", MaxIDLen+1), ""},
+		{KeyTraceparent, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "4bf92f3577b34da6a3ce929d0e0e4736"},
+		{KeyTraceparent, "00-00000000000000000000000000000000-00f067aa0ba902b7-01", ""},
+		{KeyTraceparent, "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", ""},
+		{KeyTraceparent, "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", ""},
+		{KeyTraceparent, "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", ""},
+		{KeyTraceparent, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7", ""},
+		{KeyTraceparent, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra", ""},
+		{KeyB3, "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1-05e3ac9a4f6e3b90", "80f198ee56343ba864fe8b2a57d3eff7"},
+		{KeyB3, "a3ce929d0e0e4736-00f067aa0ba902b7", "a3ce929d0e0e4736"},
+		{KeyB3, "1", ""},
+		{KeyB3, "d", ""},
+		{KeyB3, "a3ce929d0e0e4736-short", ""},
+		{KeyB3TraceID, "463ac35c9f6413ad", "463ac35c9f6413ad"},
+		{KeyB3TraceID, "463ac35c9f6413ad48485a3953bb6124", "463ac35c9f6413ad48485a3953bb6124"},
+		{KeyB3TraceID, "463ac35c9f6413a", ""},
+		{KeyUber, "4bf92f3577b34da6:a3ce929d0e0e4736:0:1", "4bf92f3577b34da6"},
+		{KeyUber, "abc%3Adef%3A0%3A1", "abc"},
+		{KeyUber, "abc:def:0", ""},
+		{KeyUber, "0:def:0:1", ""},
+		{KeySW8, sw8("a1b2.55.1679"), "a1b2.55.1679"},
+		{KeySW8, "1-!!notb64!!-x-3-a-b-c-d", ""},
+		{KeySW8, "2-" + base64.StdEncoding.EncodeToString([]byte("t")) + "-x-3-a-b-c-d", ""},
+		{KeyRequestID, "9d5a4a6c-1b2f-4c3d-8e9f-0a1b2c3d4e5f", "9d5a4a6c-1b2f-4c3d-8e9f-0a1b2c3d4e5f"},
+		{KeyRequestID, "", ""},
+		{KeyHeader, "order-1", "order-1"},
+		{KeyHeader, strings.Repeat("x", MaxIDLen+1), ""},
 	}
 	for _, c := range cases {
-		id, ok := Parse(c.kind, c.in)
-		if (c.want == "") == ok || id.S != c.want {
-			t.Errorf("kind %d %q: got %q %v, want %q", c.kind, c.in, id.S, ok, c.want)
-		}
+		t.Run(fmt.Sprintf("%d %.40s", c.kind, c.in), func(t *testing.T) {
+			id, ok := Parse(c.kind, c.in)
+			if (c.want == "") == ok || id.S != c.want {
+				t.Errorf("got %q %v, want %q", id.S, ok, c.want)
+			}
+		})
 	}
 }
 
 func TestRequestIDIgnoresIndex14(t *testing.T) {
-	a, _ := Parse(config.KeyRequestID, "9d5a4a6c-1b2f-4c3d-8e9f-0a1b2c3d4e5f")
-	b, _ := Parse(config.KeyRequestID, "9d5a4a6c-1b2f-bc3d-8e9f-0a1b2c3d4e5f")
-	c, _ := Parse(config.KeyRequestID, "9d5a4a6c-1b2f-4c3d-8e9f-0a1b2c3d4e5e")
+	a, _ := Parse(KeyRequestID, "9d5a4a6c-1b2f-4c3d-8e9f-0a1b2c3d4e5f")
+	b, _ := Parse(KeyRequestID, "9d5a4a6c-1b2f-bc3d-8e9f-0a1b2c3d4e5f")
+	c, _ := Parse(KeyRequestID, "9d5a4a6c-1b2f-4c3d-8e9f-0a1b2c3d4e5e")
 	if SlotOf(a, 1<<20) != SlotOf(b, 1<<20) {
 		t.Error("index 14 changes the slot")
 	}
-	v := Encode(a, "gray", 2000)
+	v := encode(a, "gray", 2000)
 	if _, s := Inspect(v, b, 1000); s != Fresh {
 		t.Errorf("index-14 rewrite: %v, want Fresh", s)
 	}
@@ -73,9 +73,11 @@ func TestRequestIDIgnoresIndex14(t *testing.T) {
 		t.Errorf("at expiry: %v, want Expired", s)
 	}
 	for _, bad := range [][]byte{nil, {1}, {2, 0, 0, 0, 0, 0, 0, 0, 0, 0}, {1, 0, 0, 0, 0, 0, 0, 0, 9, 200, 'a'}} {
-		if _, s := Inspect(bad, a, 0); s != Empty {
-			t.Errorf("%v decoded as %v", bad, s)
-		}
+		t.Run(fmt.Sprintf("malformed %v", bad), func(t *testing.T) {
+			if _, s := Inspect(bad, a, 0); s != Empty {
+				t.Errorf("decoded as %v", s)
+			}
+		})
 	}
 }
 
@@ -95,10 +97,12 @@ func TestBaggage(t *testing.T) {
 		{strings.Repeat("k=v,", 2100) + "lane=gray", ""}, // over 8192 bytes
 	}
 	for _, c := range get {
-		v, ok := BaggageGet(c.h, "lane")
-		if v != c.want || ok != (c.want != "") {
-			t.Errorf("get %.60q: %q %v, want %q", c.h, v, ok, c.want)
-		}
+		t.Run(fmt.Sprintf("get %.40q", c.h), func(t *testing.T) {
+			v, ok := BaggageGet(c.h, "lane")
+			if v != c.want || ok != (c.want != "") {
+				t.Errorf("%q %v, want %q", v, ok, c.want)
+			}
+		})
 	}
 	set := []struct{ h, value, want string }{
 		{"", "gray", "lane=gray"},
@@ -108,13 +112,15 @@ func TestBaggage(t *testing.T) {
 		{"a=1", "50%", "a=1,lane=50%25"},
 	}
 	for _, c := range set {
-		got, ok := BaggageSet(c.h, "lane", c.value)
-		if !ok || got != c.want {
-			t.Errorf("set %q: %q %v, want %q", c.h, got, ok, c.want)
-		}
-		if back, _ := BaggageGet(got, "lane"); back != c.value {
-			t.Errorf("set then get %q: %q", c.value, back)
-		}
+		t.Run(fmt.Sprintf("set %q in %q", c.value, c.h), func(t *testing.T) {
+			got, ok := BaggageSet(c.h, "lane", c.value)
+			if !ok || got != c.want {
+				t.Errorf("%q %v, want %q", got, ok, c.want)
+			}
+			if back, _ := BaggageGet(got, "lane"); back != c.value {
+				t.Errorf("set then get: %q", back)
+			}
+		})
 	}
 	if got, ok := BaggageSet("a b=1", "lane", "gray"); ok || got != "a b=1" {
 		t.Errorf("malformed baggage rewritten: %q", got)
@@ -132,11 +138,11 @@ func TestHostileInputAllocations(t *testing.T) {
 	uber := strings.Repeat("a:", 32<<10)
 	sw8 := "1-" + big + "-a-b-c-d-e-f"
 	inputs := map[string]func(){
-		"traceparent 64KiB":  func() { Parse(config.KeyTraceparent, big) },
-		"request id 64KiB":   func() { Parse(config.KeyRequestID, big) },
-		"header 64KiB":       func() { Parse(config.KeyHeader, big) },
-		"uber 64KiB":         func() { Parse(config.KeyUber, uber) },
-		"sw8 64KiB":          func() { Parse(config.KeySW8, sw8) },
+		"traceparent 64KiB":  func() { Parse(KeyTraceparent, big) },
+		"request id 64KiB":   func() { Parse(KeyRequestID, big) },
+		"header 64KiB":       func() { Parse(KeyHeader, big) },
+		"uber 64KiB":         func() { Parse(KeyUber, uber) },
+		"sw8 64KiB":          func() { Parse(KeySW8, sw8) },
 		"baggage 1000 items": func() { BaggageGet(bag, "lane") },
 		"invalid utf-8":      func() { BaggageGet("lane=\xff\xfe,\xc3\x28=1", "lane") },
 	}
@@ -196,7 +202,13 @@ func TestMergeWays(t *testing.T) {
 	if _, st := Inspect(one, id("x"), 0); st != Foreign || !evicted {
 		t.Errorf("one way: %v %v", st, evicted)
 	}
-	if string(one) != string(Encode(id("y"), "dev", 100)) {
+	if string(one) != string(encode(id("y"), "dev", 100)) {
 		t.Error("a one-way slot differs from Encode")
 	}
+}
+
+// encode is a slot value holding only id -> lane until expiry (unix ms).
+func encode(id ID, laneName string, expiry int64) []byte {
+	v, _ := Merge(nil, []ID{id}, laneName, expiry, 0, 1)
+	return v
 }

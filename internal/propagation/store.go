@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"strconv"
+
+	"github.com/lanedye/lanedye/internal/fnv"
 )
 
 // KeyPrefix namespaces lanedye's shared-data keys so that other plugins in the
@@ -33,15 +35,7 @@ func SlotKey(slot int) string { return KeyPrefix + strconv.Itoa(slot) }
 // SlotOf maps an id to one of slots slots: 64-bit FNV-1a over the id with the
 // ignored byte left out, mod slots.
 func SlotOf(id ID, slots int) int {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(id.S); i++ {
-		if i == id.Skip {
-			continue
-		}
-		h ^= uint64(id.S[i])
-		h *= 1099511628211
-	}
-	return int(h % uint64(slots))
+	return int(uint64(fnv.New.StringSkipping(id.S, id.Skip)) % uint64(slots))
 }
 
 // A slot's value is a list of mappings, newest last:
@@ -57,11 +51,6 @@ const (
 	entryVersion = 2
 	entryHeader  = 11 // per mapping, before lane and id
 )
-
-// Encode returns a slot value holding only id -> lane until expiry (unix ms).
-func Encode(id ID, laneName string, expiry int64) []byte {
-	return appendEntry([]byte{entryVersion, 1}, id.S, laneName, expiry)
-}
 
 func appendEntry(b []byte, id, laneName string, expiry int64) []byte {
 	var h [entryHeader]byte
@@ -189,49 +178,4 @@ func sameID(stored []byte, id ID) bool {
 		}
 	}
 	return true
-}
-
-// MemStore is an in-memory Store with Envoy's semantics (CAS tokens from 1,
-// cas 0 writes unconditionally), for tests and benchmarks. Strict makes an
-// existing key require its current token, as the SDK's emulator does;
-// Conflicts makes that many next Sets fail with ErrCasMismatch, as a writer
-// on another worker would. Not safe for concurrent use.
-type MemStore struct {
-	M         map[string]MemEntry
-	Strict    bool
-	Conflicts int
-	Gets      int
-}
-
-// MemEntry is one MemStore value.
-type MemEntry struct {
-	Value []byte
-	CAS   uint32
-}
-
-// NewMemStore returns an empty MemStore.
-func NewMemStore() *MemStore { return &MemStore{M: map[string]MemEntry{}} }
-
-// Get implements Store.
-func (s *MemStore) Get(k string) ([]byte, uint32, error) {
-	s.Gets++
-	e, ok := s.M[k]
-	if !ok {
-		return nil, 0, ErrNotFound
-	}
-	return e.Value, e.CAS, nil
-}
-
-// Set implements Store.
-func (s *MemStore) Set(k string, v []byte, cas uint32) error {
-	e, ok := s.M[k]
-	if s.Conflicts > 0 {
-		s.Conflicts--
-		return ErrCasMismatch
-	}
-	if ok && (cas != 0 || s.Strict) && cas != e.CAS {
-		return ErrCasMismatch
-	}
-	s.M[k] = MemEntry{Value: append([]byte(nil), v...), CAS: e.CAS + 1}
-	return nil
 }

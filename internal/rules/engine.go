@@ -1,191 +1,30 @@
+// Package rules evaluates the gateway's dyeing rules: in priority order, the
+// first rule whose hosts and match blocks hold decides the lane.
 package rules
 
 import (
 	"cmp"
-	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/lanedye/lanedye/internal/lane"
+	"github.com/lanedye/lanedye/internal/match"
+	"github.com/lanedye/lanedye/internal/request"
 )
 
-// Cond is one header, cookie or query condition of a block.
-type Cond struct {
-	Src Source
-	M   StringMatch
-}
+// ID identifies a rule by its position in an Engine's evaluation order.
+type ID int
 
-// Percentage is a deterministic percentage condition.
-type Percentage struct {
-	Threshold uint64 // buckets below it match; value*100, 0..10000
-	Keys      []Source
-	Salt      string
-}
-
-// Buckets is the number of percentage buckets (two decimals of a percent).
-const Buckets = 10000
-
-// Match reports whether the first present key falls below the threshold. With
-// no key present the condition is false: there is nothing stable to hash.
-func (p *Percentage) Match(r *Request) bool {
-	for i := range p.Keys {
-		if v, ok := p.Keys[i].Get(r); ok {
-			return Bucket(p.Salt, v) < p.Threshold
-		}
-	}
-	return false
-}
-
-// Bucket is SPEC's formula: 64-bit FNV-1a over salt + "\x00" + value, mod 10000.
-// It is computed in place so that no string is built.
-func Bucket(salt, value string) uint64 {
-	const (
-		offset = 14695981039346656037
-		prime  = 1099511628211
-	)
-	h := uint64(offset)
-	for i := 0; i < len(salt); i++ {
-		h ^= uint64(salt[i])
-		h *= prime
-	}
-	h *= prime // the "\x00" separator: xor with 0 is a no-op
-	for i := 0; i < len(value); i++ {
-		h ^= uint64(value[i])
-		h *= prime
-	}
-	return h % Buckets
-}
-
-// Block is an AND of conditions.
-type Block struct {
-	Conds  []Cond
-	Path   *StringMatch
-	Method *StringMatch
-	Pct    *Percentage
-}
-
-// Match reports whether every condition of the block holds. The percentage is
-// checked last: it hashes, the others mostly compare a few bytes.
-func (b *Block) Match(r *Request) bool {
-	if b.Method != nil {
-		v, ok := r.Method()
-		if !b.Method.Match(v, ok) {
-			return false
-		}
-	}
-	if b.Path != nil && !b.Path.Match(r.Path(), true) {
-		return false
-	}
-	for i := range b.Conds {
-		c := &b.Conds[i]
-		v, ok := c.Src.Get(r)
-		if !c.M.Match(v, ok) {
-			return false
-		}
-	}
-	return b.Pct == nil || b.Pct.Match(r)
-}
-
-// Match is an OR of blocks. An empty Match always holds.
-type Match []Block
-
-// Holds reports whether any block matches (or there are none).
-func (m Match) Holds(r *Request) bool {
-	if len(m) == 0 {
-		return true
-	}
-	for i := range m {
-		if m[i].Match(r) {
-			return true
-		}
-	}
-	return false
-}
-
-// Hosts is a compiled list of host patterns. The empty Hosts matches every host.
-type Hosts struct {
-	exact  []string // lower-case
-	suffix []string // ".example.com" for "*.example.com"
-	any    bool
-}
-
-// key identifies equal pattern sets, so rules sharing hosts share one check.
-func (h *Hosts) key() string {
-	if h.any {
-		return "*"
-	}
-	return strings.Join(h.exact, ",") + "|" + strings.Join(h.suffix, ",")
-}
-
-// NewHosts compiles host patterns: "name", "*.suffix" or "*".
-func NewHosts(patterns []string) (Hosts, error) {
-	var h Hosts
-	if len(patterns) == 0 {
-		h.any = true
-	}
-	for _, p := range patterns {
-		p = strings.ToLower(p)
-		switch {
-		case p == "*":
-			h.any = true
-		case strings.HasPrefix(p, "*."):
-			if !validHost(p[2:]) {
-				return Hosts{}, fmt.Errorf("invalid host pattern %q", p)
-			}
-			h.suffix = append(h.suffix, p[1:])
-		default:
-			if !validHost(p) {
-				return Hosts{}, fmt.Errorf("invalid host pattern %q (wildcards only as a leading \"*.\")", p)
-			}
-			h.exact = append(h.exact, p)
-		}
-	}
-	return h, nil
-}
-
-func validHost(s string) bool {
-	if s == "" || len(s) > 253 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '[' || c == ']' || c == ':') {
-			return false
-		}
-	}
-	return true
-}
-
-// Match reports whether host (port stripped) matches. lower says the host has
-// no upper-case letter, which is the common case and allows plain compares.
-func (h *Hosts) Match(host string, lower bool) bool {
-	if h.any {
-		return true
-	}
-	for _, e := range h.exact {
-		if host == e || (!lower && strings.EqualFold(host, e)) {
-			return true
-		}
-	}
-	for _, s := range h.suffix {
-		if len(host) > len(s) {
-			tail := host[len(host)-len(s):]
-			if tail == s || (!lower && strings.EqualFold(tail, s)) {
-				return true
-			}
-		}
-	}
-	return false
-}
+// None is the ID of no rule.
+const None ID = -1
 
 // Rule is a compiled dyeing rule.
 type Rule struct {
 	Name     string
-	Lane     int     // lane index; ignored when LaneFrom is set
-	LaneFrom *Source // take the lane from the request
+	Lane     lane.ID       // ignored when LaneFrom is set
+	LaneFrom *match.Source // take the lane from the request
 	Priority int
-	Hosts    Hosts
-	Match    Match
+	Hosts    match.Hosts
+	Match    match.Blocks
 }
 
 // Engine evaluates rules in priority order.
@@ -201,16 +40,16 @@ const maxHostSets = 64
 
 // NewEngine sorts rules by priority, highest first; ties keep array order.
 func NewEngine(rules []Rule, lanes *lane.Set) *Engine {
-	rs := append([]Rule(nil), rules...)
+	rs := slices.Clone(rules)
 	slices.SortStableFunc(rs, func(a, b Rule) int { return cmp.Compare(b.Priority, a.Priority) })
 	e := &Engine{rules: rs, hostSet: make([]int, len(rs)), lanes: lanes}
 	sets := map[string]int{}
 	for i := range rs {
-		if rs[i].Hosts.any {
+		if rs[i].Hosts.Any() {
 			e.hostSet[i] = -1
 			continue
 		}
-		k := rs[i].Hosts.key()
+		k := rs[i].Hosts.Key()
 		id, ok := sets[k]
 		if !ok {
 			id = len(sets)
@@ -221,13 +60,14 @@ func NewEngine(rules []Rule, lanes *lane.Set) *Engine {
 	return e
 }
 
-// Rules returns the rules in evaluation order. The slice must not be modified.
+// Rules returns the rules in evaluation order, indexed by ID. The slice
+// must not be modified.
 func (e *Engine) Rules() []Rule { return e.rules }
 
-// Decide returns the lane and the index (in Rules order) of the first rule that
-// holds. A lane_from rule holds only when its source carries a configured lane.
-func (e *Engine) Decide(r *Request) (laneIdx, rule int, ok bool) {
-	host, lower := r.Host(), r.lower
+// Decide returns the lane and the ID of the first rule that holds. A
+// lane_from rule holds only when its source carries a configured lane.
+func (e *Engine) Decide(r *request.Request) (lane.ID, ID, bool) {
+	host, lower := r.Host(), r.HostIsLower()
 	var checked, matched uint64 // per host set, for this request
 	for i := range e.rules {
 		ru := &e.rules[i]
@@ -260,8 +100,8 @@ func (e *Engine) Decide(r *Request) (laneIdx, rule int, ok bool) {
 			}
 		}
 		if ru.Match.Holds(r) {
-			return l, i, true
+			return l, ID(i), true
 		}
 	}
-	return lane.Default, -1, false
+	return lane.Default, None, false
 }

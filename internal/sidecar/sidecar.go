@@ -5,12 +5,12 @@
 package sidecar
 
 import (
-	"errors"
+	"encoding/binary"
 
-	"github.com/lanedye/lanedye/internal/config"
+	"github.com/lanedye/lanedye/internal/fallback"
 	"github.com/lanedye/lanedye/internal/lane"
 	"github.com/lanedye/lanedye/internal/propagation"
-	"github.com/lanedye/lanedye/internal/rules"
+	"github.com/lanedye/lanedye/internal/request"
 )
 
 // Direction is Envoy's listener_direction.
@@ -29,216 +29,66 @@ func ParseDirection(b []byte) Direction {
 	if len(b) != 8 {
 		return Unknown
 	}
-	switch d := uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
-		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56; d {
-	case 1:
-		return Inbound
-	case 2:
-		return Outbound
+	switch d := binary.LittleEndian.Uint64(b); d {
+	case uint64(Inbound), uint64(Outbound):
+		return Direction(d)
 	}
 	return Unknown
 }
 
-// maxCASRetries bounds the read-modify-write loop on a contended slot.
-const maxCASRetries = 3
+// Options are the compiled parts a Sidecar works with.
+type Options struct {
+	Lanes       *lane.Set
+	LaneHeader  request.HeaderID
+	RouteHeader request.HeaderID
+	// Keys are the correlation ids in lookup order; none: no propagation.
+	Keys  []propagation.Key
+	TTL   int64 // milliseconds a mapping stays valid
+	Slots int
+	Ways  int // mappings per slot
+	// Baggage is the W3C baggage member that carries the lane; "" off.
+	Baggage       string
+	BaggageHeader request.HeaderID
+	Fallback      *fallback.Table // nil: no route header
+}
 
-// Result is what the plugin must do and count for one request.
-type Result struct {
-	Lane    int // lane.None: no lane known
+// Sidecar handles one workload's requests. It is immutable.
+type Sidecar struct{ o Options }
+
+// New returns a Sidecar working with o.
+func New(o Options) *Sidecar { return &Sidecar{o: o} }
+
+// HasFallback reports whether the sidecar sets a route header.
+func (s *Sidecar) HasFallback() bool { return s.o.Fallback != nil }
+
+// Action is what the plugin must do to one request.
+type Action struct {
+	Lane    lane.ID // lane.None: no lane known
 	Source  lane.Source
 	SetLane bool   // set the lane header to Lane
 	Baggage string // new baggage header value; "" leaves it alone
-	Route   int    // fallback route lane; lane.None without a fallback section
+	Route   lane.ID
 	// StripRoute removes a route header the application forwarded from its
 	// own inbound request: it was computed for this service, not the next.
 	StripRoute bool
+}
 
+// Stats are what the plugin counts for one request.
+type Stats struct {
 	Stored           int  // ids stored (inbound)
 	Overwritten      bool // a fresh mapping of another id was replaced
 	RetriesExhausted bool
 	Hit, Miss        bool // outbound lookup
 	Expired          bool // outbound: this id's mapping had expired
 	NoID             bool // a lane to store or restore, but no correlation id
-	Err              error
 }
 
-// maxKeys is the most correlation ids read from one request; configurations
-// list at most the seven kinds plus custom headers, rarely more than three.
-const maxKeys = 8
-
-// HandleInbound remembers the request's lane under every correlation id it
-// carries. now is unix milliseconds.
-func HandleInbound(cfg *config.Config, r *rules.Request, st propagation.Store, now int64) Result {
-	res := Result{Lane: lane.None, Route: lane.None}
-	p := cfg.Propagation
-	if v, ok := r.Header(cfg.LaneHeaderID); ok {
-		if l, known := cfg.Lanes.Lookup(v); known {
-			res.Lane, res.Source = l, lane.SourceHeader
-		}
-	}
-	if res.Lane == lane.None && p != nil && p.Baggage != "" {
-		if b, ok := r.Header(p.BaggageID); ok {
-			if v, ok := propagation.BaggageGet(b, p.Baggage); ok {
-				if l, known := cfg.Lanes.Lookup(v); known {
-					// The application sees the lane as a header too.
-					res.Lane, res.Source, res.SetLane = l, lane.SourceBaggage, true
-				}
-			}
-		}
-	}
-	if res.Lane == lane.None || p == nil {
-		return res
-	}
-	var buf [maxKeys]propagation.ID
-	ids := propagation.Extract(buf[:0], p.Keys, r)
-	if len(ids) == 0 {
-		res.NoID = true
-		return res
-	}
-	name := cfg.Lanes.Name(res.Lane)
-	expiry := now + int64(p.TTL)*1000
-	ids = dedupe(ids)
-	// Ids sharing a slot are written together, so each keeps its mapping.
-	var handled [maxKeys]bool
-	for i := range ids {
-		if handled[i] {
-			continue
-		}
-		slot := propagation.SlotOf(ids[i], p.Slots)
-		var group [maxKeys]propagation.ID
-		n := 0
-		for j := i; j < len(ids); j++ {
-			if !handled[j] && (j == i || propagation.SlotOf(ids[j], p.Slots) == slot) {
-				handled[j] = true
-				group[n] = ids[j]
-				n++
-			}
-		}
-		if err := store(st, propagation.SlotKey(slot), group[:n], name, expiry, now, p.Ways, i == 0, &res); err != nil {
-			res.Err = err
-			return res
-		}
-		res.Stored += n
-	}
-	return res
+// Result is the outcome for one request: what to do, what to count, and a
+// shared-data error (the request then goes on as Action says).
+type Result struct {
+	Action
+	Stats
+	Err error
 }
 
-// dedupe drops ids equal to an earlier one (two keys carrying the same id)
-// and keeps at most maxKeys.
-func dedupe(ids []propagation.ID) []propagation.ID {
-	out := ids[:0]
-	for _, id := range ids {
-		dup := false
-		for _, o := range out {
-			dup = dup || o.Same(id)
-		}
-		if !dup && len(out) < maxKeys {
-			out = append(out, id)
-		}
-	}
-	return out
-}
-
-// store writes id -> lane into its slot, newest wins, with a bounded CAS
-// retry. The slot is read first when it holds several mappings (they must be
-// kept) and for the first id (to count evictions); a single-mapping slot of a
-// further id is written blind: cas 0 is unconditional in Envoy, and hosts that
-// insist on a token answer CasMismatch, which falls back to reading.
-func store(st propagation.Store, key string, ids []propagation.ID, lane string, expiry, now int64, ways int, first bool, res *Result) error {
-	read := ways > 1 || first || len(ids) > 1
-	for attempt := 0; ; attempt++ {
-		var old []byte
-		var cas uint32
-		if read {
-			v, c, err := st.Get(key)
-			switch {
-			case err == nil:
-				old, cas = v, c
-			case !errors.Is(err, propagation.ErrNotFound):
-				return err
-			}
-		}
-		val, evicted := propagation.Merge(old, ids, lane, expiry, now, ways)
-		err := st.Set(key, val, cas)
-		if err == nil {
-			res.Overwritten = res.Overwritten || evicted
-			return nil
-		}
-		if !errors.Is(err, propagation.ErrCasMismatch) {
-			return err
-		}
-		if attempt == maxCASRetries {
-			res.RetriesExhausted = true
-			return nil
-		}
-		read = true
-	}
-}
-
-// HandleOutbound restores the lane on an application's call and computes the
-// route lane for its destination.
-func HandleOutbound(cfg *config.Config, r *rules.Request, st propagation.Store, now int64) Result {
-	res := Result{Lane: lane.None, Route: lane.None}
-	p := cfg.Propagation
-	if v, ok := r.Header(cfg.LaneHeaderID); ok {
-		if l, known := cfg.Lanes.Lookup(v); known {
-			// The application propagated it: keep it.
-			res.Lane, res.Source = l, lane.SourceHeader
-		}
-	}
-	if res.Lane == lane.None && p != nil {
-		lookup(cfg, r, st, now, &res)
-	}
-	if cfg.Fallback != nil {
-		l := res.Lane
-		if l == lane.None {
-			l = lane.Default
-		}
-		res.Route = cfg.Fallback.Table.Route(r.Host(), l)
-	} else if r.Count(cfg.RouteHeaderID) > 0 {
-		res.StripRoute = true
-	}
-	return res
-}
-
-func lookup(cfg *config.Config, r *rules.Request, st propagation.Store, now int64, res *Result) {
-	p := cfg.Propagation
-	// One read per request: the first id present. Envoy generates a fresh
-	// x-request-id when the application forwards none, so ids the
-	// application forwards belong earlier in keys.
-	id, ok := propagation.First(p.Keys, r)
-	if !ok {
-		res.NoID = true
-		return
-	}
-	v, _, err := st.Get(propagation.SlotKey(propagation.SlotOf(id, p.Slots)))
-	if err != nil {
-		if errors.Is(err, propagation.ErrNotFound) {
-			res.Miss = true
-		} else {
-			res.Err = err
-		}
-		return
-	}
-	name, s := propagation.Inspect(v, id, now)
-	switch s {
-	case propagation.Fresh:
-		l, known := cfg.Lanes.LookupBytes(name)
-		if !known {
-			res.Miss = true // a lane removed since it was stored: never propagate it
-			return
-		}
-		res.Hit = true
-		res.Lane, res.Source, res.SetLane = l, lane.SourcePropagated, true
-		if p.Baggage != "" {
-			old, _ := r.Header(p.BaggageID)
-			if nb, ok := propagation.BaggageSet(old, p.Baggage, cfg.Lanes.Name(l)); ok {
-				res.Baggage = nb
-			}
-		}
-	case propagation.Expired:
-		res.Expired = true
-	default:
-		res.Miss = true
-	}
-}
+func newResult() Result { return Result{Action: Action{Lane: lane.None, Route: lane.None}} }

@@ -1,4 +1,4 @@
-package sidecar
+package sidecar_test
 
 import (
 	"errors"
@@ -7,8 +7,9 @@ import (
 
 	"github.com/lanedye/lanedye/internal/config"
 	"github.com/lanedye/lanedye/internal/lane"
-	"github.com/lanedye/lanedye/internal/propagation"
-	"github.com/lanedye/lanedye/internal/rules"
+	"github.com/lanedye/lanedye/internal/propagation/proptest"
+	"github.com/lanedye/lanedye/internal/request"
+	"github.com/lanedye/lanedye/internal/sidecar"
 )
 
 func cfg(t *testing.T, js string) *config.Config {
@@ -20,91 +21,98 @@ func cfg(t *testing.T, js string) *config.Config {
 	return c
 }
 
-func request(c *config.Config, kv ...string) *rules.Request {
+func req(c *config.Config, kv ...string) *request.Request {
 	hs := [][2]string{{":authority", "svc-b"}, {":path", "/"}}
 	for i := 0; i+1 < len(kv); i += 2 {
 		hs = append(hs, [2]string{kv[i], kv[i+1]})
 	}
-	var r rules.Request
+	var r request.Request
 	r.Reset(c.Index, hs)
 	return &r
 }
 
 func TestParseDirection(t *testing.T) {
-	for b, want := range map[string]Direction{
-		"\x01\x00\x00\x00\x00\x00\x00\x00": Inbound, "\x02\x00\x00\x00\x00\x00\x00\x00": Outbound,
-		"\x00\x00\x00\x00\x00\x00\x00\x00": Unknown, "\x01": Unknown, "\x01\x00\x00\x00\x00\x00\x00\x01": Unknown, "": Unknown,
+	for b, want := range map[string]sidecar.Direction{
+		"\x01\x00\x00\x00\x00\x00\x00\x00": sidecar.Inbound, "\x02\x00\x00\x00\x00\x00\x00\x00": sidecar.Outbound,
+		"\x00\x00\x00\x00\x00\x00\x00\x00": sidecar.Unknown, "\x01": sidecar.Unknown, "\x01\x00\x00\x00\x00\x00\x00\x01": sidecar.Unknown, "": sidecar.Unknown,
 	} {
-		if got := ParseDirection([]byte(b)); got != want {
-			t.Errorf("%q: %v, want %v", b, got, want)
-		}
+		t.Run(fmt.Sprintf("%q", b), func(t *testing.T) {
+			if got := sidecar.ParseDirection([]byte(b)); got != want {
+				t.Errorf("%v, want %v", got, want)
+			}
+		})
 	}
 }
 
 func TestStoreAllIDsLookUpFirst(t *testing.T) {
 	c := cfg(t, `{"role":"sidecar","lanes":["gray"],"propagation":{"keys":["traceparent","x-request-id"],"slots":4096}}`)
 	for _, strict := range []bool{false, true} {
-		st := &propagation.MemStore{M: map[string]propagation.MemEntry{}, Strict: strict}
-		tp := "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-		res := HandleInbound(c, request(c, "x-swimlane", "gray", "traceparent", tp, "x-request-id", "rid-1"), st, 1000)
-		if res.Stored != 2 || res.Err != nil {
-			t.Fatalf("strict=%v: %+v", strict, res)
+		t.Run(fmt.Sprint("strict CAS ", strict), func(t *testing.T) { storeAllLookUpFirst(t, c, strict) })
+	}
+}
+
+func storeAllLookUpFirst(t *testing.T, c *config.Config, strict bool) {
+	st := &proptest.MemStore{M: map[string]proptest.MemEntry{}, Strict: strict}
+	tp := "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	res := c.Sidecar.Inbound(req(c, "x-swimlane", "gray", "traceparent", tp, "x-request-id", "rid-1"), st, 1000)
+	if res.Stored != 2 || res.Err != nil {
+		t.Fatalf("strict=%v: %+v", strict, res)
+	}
+	if !strict && st.Gets != 1 {
+		t.Errorf("Envoy semantics: %d reads for two stores, want 1", st.Gets)
+	}
+	// An app that forwards only x-request-id; one forwarding only traceparent,
+	// with the fresh x-request-id Envoy generates for it.
+	for _, kv := range [][]string{{"x-request-id", "rid-1"}, {"traceparent", tp, "x-request-id", "new-by-envoy"}} {
+		res = c.Sidecar.Outbound(req(c, kv...), st, 2000)
+		if !res.Hit || res.Lane != 1 || !res.SetLane || res.Source != lane.SourcePropagated {
+			t.Errorf("strict=%v %v: %+v", strict, kv, res)
 		}
-		if !strict && st.Gets != 1 {
-			t.Errorf("Envoy semantics: %d reads for two stores, want 1", st.Gets)
-		}
-		// An app that forwards only x-request-id; one forwarding only traceparent,
-		// with the fresh x-request-id Envoy generates for it.
-		for _, kv := range [][]string{{"x-request-id", "rid-1"}, {"traceparent", tp, "x-request-id", "new-by-envoy"}} {
-			res = HandleOutbound(c, request(c, kv...), st, 2000)
-			if !res.Hit || res.Lane != 1 || !res.SetLane || res.Source != lane.SourcePropagated {
-				t.Errorf("strict=%v %v: %+v", strict, kv, res)
-			}
-		}
-		if len(st.M) != 2 {
-			t.Errorf("%d keys", len(st.M))
-		}
+	}
+	if len(st.M) != 2 {
+		t.Errorf("%d keys", len(st.M))
 	}
 }
 
 func TestCASRetries(t *testing.T) {
 	c := cfg(t, `{"role":"sidecar","lanes":["gray"],"propagation":{"keys":["x-request-id"]}}`)
-	st := &propagation.MemStore{M: map[string]propagation.MemEntry{}, Conflicts: 2}
-	res := HandleInbound(c, request(c, "x-swimlane", "gray", "x-request-id", "a"), st, 0)
+	st := &proptest.MemStore{M: map[string]proptest.MemEntry{}, Conflicts: 2}
+	res := c.Sidecar.Inbound(req(c, "x-swimlane", "gray", "x-request-id", "a"), st, 0)
 	if res.Stored != 1 || res.RetriesExhausted {
 		t.Errorf("two conflicts: %+v", res)
 	}
 	st.Conflicts = 10
-	res = HandleInbound(c, request(c, "x-swimlane", "gray", "x-request-id", "b"), st, 0)
+	res = c.Sidecar.Inbound(req(c, "x-swimlane", "gray", "x-request-id", "b"), st, 0)
 	if !res.RetriesExhausted {
 		t.Errorf("persistent conflicts: %+v", res)
 	}
+	const maxCASRetries = 3 // the package's bound on CAS retries
 	if st.Conflicts != 10-maxCASRetries-1 {
 		t.Errorf("%d attempts, want %d", 10-st.Conflicts, maxCASRetries+1)
 	}
 }
 
-type failing struct{ propagation.MemStore }
+type failing struct{ proptest.MemStore }
 
 func (failing) Get(string) ([]byte, uint32, error) { return nil, 0, errors.New("host error") }
 
 func TestStoreErrorsAreReported(t *testing.T) {
 	c := cfg(t, `{"role":"sidecar","lanes":["gray"],"propagation":{}}`)
 	st := &failing{}
-	if res := HandleInbound(c, request(c, "x-swimlane", "gray", "x-request-id", "a"), st, 0); res.Err == nil {
+	if res := c.Sidecar.Inbound(req(c, "x-swimlane", "gray", "x-request-id", "a"), st, 0); res.Err == nil {
 		t.Error("inbound: no error")
 	}
-	if res := HandleOutbound(c, request(c, "x-request-id", "a"), st, 0); res.Err == nil || res.SetLane {
+	if res := c.Sidecar.Outbound(req(c, "x-request-id", "a"), st, 0); res.Err == nil || res.SetLane {
 		t.Errorf("outbound: %+v", res)
 	}
 }
 
 func TestRemovedLaneIsNotPropagated(t *testing.T) {
-	st := propagation.NewMemStore()
+	st := proptest.NewMemStore()
 	old := cfg(t, `{"role":"sidecar","lanes":["gray","dev-a"],"propagation":{}}`)
-	HandleInbound(old, request(old, "x-swimlane", "dev-a", "x-request-id", "a"), st, 0)
+	old.Sidecar.Inbound(req(old, "x-swimlane", "dev-a", "x-request-id", "a"), st, 0)
 	now := cfg(t, `{"role":"sidecar","lanes":["gray"],"propagation":{}}`)
-	if res := HandleOutbound(now, request(now, "x-request-id", "a"), st, 1); res.SetLane || !res.Miss {
+	if res := now.Sidecar.Outbound(req(now, "x-request-id", "a"), st, 1); res.SetLane || !res.Miss {
 		t.Errorf("rolled-back lane propagated: %+v", res)
 	}
 }
@@ -112,21 +120,21 @@ func TestRemovedLaneIsNotPropagated(t *testing.T) {
 // With several ways per slot, ids colliding in one slot all keep their lane.
 func TestWaysKeepCollidingIDs(t *testing.T) {
 	c := cfg(t, `{"role":"sidecar","lanes":["gray","dev-a"],"propagation":{"keys":["header:x-corr"],"slots":1,"ways":4}}`)
-	st := &propagation.MemStore{M: map[string]propagation.MemEntry{}, Strict: true}
+	st := &proptest.MemStore{M: map[string]proptest.MemEntry{}, Strict: true}
 	lanes := []string{"gray", "dev-a", "base", "gray"}
 	for i, l := range lanes {
-		res := HandleInbound(c, request(c, "x-swimlane", l, "x-corr", fmt.Sprint("id-", i)), st, 0)
+		res := c.Sidecar.Inbound(req(c, "x-swimlane", l, "x-corr", fmt.Sprint("id-", i)), st, 0)
 		if res.Overwritten || res.Stored != 1 {
 			t.Fatalf("store %d: %+v", i, res)
 		}
 	}
 	for i, l := range lanes {
-		res := HandleOutbound(c, request(c, "x-corr", fmt.Sprint("id-", i)), st, 1)
+		res := c.Sidecar.Outbound(req(c, "x-corr", fmt.Sprint("id-", i)), st, 1)
 		if !res.Hit || c.Lanes.Name(res.Lane) != l {
 			t.Errorf("id-%d: %+v, want %s", i, res, l)
 		}
 	}
-	if res := HandleInbound(c, request(c, "x-swimlane", "gray", "x-corr", "id-4"), st, 0); !res.Overwritten {
+	if res := c.Sidecar.Inbound(req(c, "x-swimlane", "gray", "x-corr", "id-4"), st, 0); !res.Overwritten {
 		t.Errorf("fifth id: %+v", res)
 	}
 }
@@ -144,13 +152,13 @@ func TestIDsSharingASlotAreAllStored(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("ways %d", tc.ways), func(t *testing.T) {
 			c := cfg(t, fmt.Sprintf(`{"role":"sidecar","lanes":["gray"],"propagation":{"keys":["traceparent","x-request-id"],"slots":1,"ways":%d}}`, tc.ways))
-			st := propagation.NewMemStore()
-			res := HandleInbound(c, request(c, "x-swimlane", "gray", "traceparent", tp, "x-request-id", "rid-1"), st, 1000)
+			st := proptest.NewMemStore()
+			res := c.Sidecar.Inbound(req(c, "x-swimlane", "gray", "traceparent", tp, "x-request-id", "rid-1"), st, 1000)
 			if res.Stored != 2 || res.Err != nil {
 				t.Fatalf("%+v", res)
 			}
 			for i, kv := range [][]string{{"traceparent", tp}, {"x-request-id", "rid-1"}} {
-				if res := HandleOutbound(c, request(c, kv...), st, 2000); res.Hit != tc.wantHits[i] {
+				if res := c.Sidecar.Outbound(req(c, kv...), st, 2000); res.Hit != tc.wantHits[i] {
 					t.Errorf("lookup by %s: hit %v, want %v", kv[0], res.Hit, tc.wantHits[i])
 				}
 			}

@@ -25,9 +25,9 @@ type Options struct {
 	Domain   string
 	Secure   bool
 	HTTPOnly bool
-	SameSite string // "Strict", "Lax", "None" or "" (attribute omitted)
-	Secret   []byte // nil: unsigned
-	Lanes    []int  // lanes that get a cookie
+	SameSite string    // "Strict", "Lax", "None" or "" (attribute omitted)
+	Secret   []byte    // nil: unsigned
+	Lanes    []lane.ID // lanes that get a cookie
 }
 
 // MinSecret is the minimum secret length in bytes.
@@ -68,7 +68,7 @@ func (c *Cookie) Name() string { return c.name }
 // Lane returns the lane a request cookie value stands for, if it is valid: the
 // lane is still configured, still sticky, and (when signed) the signature is
 // the one this secret makes.
-func (c *Cookie) Lane(v string) (int, bool) {
+func (c *Cookie) Lane(v string) (lane.ID, bool) {
 	name := v
 	if c.signed {
 		i := strings.LastIndexByte(v, '.')
@@ -103,7 +103,7 @@ func constantTimeEqual(a, b string) bool {
 
 // SetCookie returns the Set-Cookie header value for a lane, or "" when the
 // lane does not get a cookie.
-func (c *Cookie) SetCookie(l int) string { return c.setHdr[l] }
+func (c *Cookie) SetCookie(l lane.ID) string { return c.setHdr[l] }
 
 // Sign returns the signed cookie value for a lane.
 func Sign(secret []byte, laneName string) string {

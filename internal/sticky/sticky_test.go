@@ -9,24 +9,28 @@ import (
 
 func TestSignedRoundTrip(t *testing.T) {
 	lanes := lane.NewSet("base", []string{"gray", "dev.a"})
-	c := New(Options{Cookie: "x-lane", MaxAge: 60, Path: "/", Secret: []byte("0123456789abcdef"), Lanes: []int{1, 2}}, lanes)
-	for _, l := range []int{1, 2} {
-		hdr := c.SetCookie(l)
-		v := strings.TrimPrefix(strings.SplitN(hdr, ";", 2)[0], "x-lane=")
-		if got, ok := c.Lane(v); !ok || got != l {
-			t.Errorf("lane %d: cookie %q read back as %d %v", l, v, got, ok)
-		}
-		// Flip one signature character.
-		b := []byte(v)
-		b[len(b)-1] ^= 1
-		if _, ok := c.Lane(string(b)); ok {
-			t.Errorf("tampered cookie %q accepted", b)
-		}
+	c := New(Options{Cookie: "x-lane", MaxAge: 60, Path: "/", Secret: []byte("0123456789abcdef"), Lanes: []lane.ID{1, 2}}, lanes)
+	for _, l := range []lane.ID{1, 2} {
+		t.Run(lanes.Name(l), func(t *testing.T) {
+			hdr := c.SetCookie(l)
+			v := strings.TrimPrefix(strings.SplitN(hdr, ";", 2)[0], "x-lane=")
+			if got, ok := c.Lane(v); !ok || got != l {
+				t.Errorf("cookie %q read back as %d %v", v, got, ok)
+			}
+			// Flip one signature character.
+			b := []byte(v)
+			b[len(b)-1] ^= 1
+			if _, ok := c.Lane(string(b)); ok {
+				t.Errorf("tampered cookie %q accepted", b)
+			}
+		})
 	}
 	for _, bad := range []string{"", ".", "gray", "gray.", "base." + Sign([]byte("0123456789abcdef"), "base")[5:], Sign([]byte("0123456789abcdeX"), "gray")} {
-		if _, ok := c.Lane(bad); ok {
-			t.Errorf("%q accepted", bad)
-		}
+		t.Run(bad, func(t *testing.T) {
+			if _, ok := c.Lane(bad); ok {
+				t.Errorf("%q accepted", bad)
+			}
+		})
 	}
 	if c.SetCookie(0) != "" {
 		t.Error("default lane gets a cookie though not listed")
@@ -35,7 +39,7 @@ func TestSignedRoundTrip(t *testing.T) {
 
 func TestUnsigned(t *testing.T) {
 	lanes := lane.NewSet("base", []string{"gray"})
-	c := New(Options{Cookie: "lane", MaxAge: 1, Lanes: []int{1}}, lanes)
+	c := New(Options{Cookie: "lane", MaxAge: 1, Lanes: []lane.ID{1}}, lanes)
 	if l, ok := c.Lane("gray"); !ok || l != 1 {
 		t.Error("unsigned cookie not accepted")
 	}
@@ -49,7 +53,7 @@ func TestUnsigned(t *testing.T) {
 
 func TestVerifyAllocatesNothing(t *testing.T) {
 	lanes := lane.NewSet("base", []string{"gray"})
-	c := New(Options{Cookie: "x", MaxAge: 1, Secret: []byte("0123456789abcdef0123"), Lanes: []int{1}}, lanes)
+	c := New(Options{Cookie: "x", MaxAge: 1, Secret: []byte("0123456789abcdef0123"), Lanes: []lane.ID{1}}, lanes)
 	v := Sign([]byte("0123456789abcdef0123"), "gray")
 	if n := testing.AllocsPerRun(100, func() { c.Lane(v) }); n != 0 {
 		t.Errorf("%v allocations per verification", n)

@@ -192,7 +192,7 @@ func (m *Module) NewInstance(ctx context.Context, pluginConfig []byte) (*Instanc
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if r, err := mod.ExportedFunction("proxy_on_vm_start").Call(ctx, 0, 0); err != nil || r[0] != 1 {
-		return nil, fmt.Errorf("proxy_on_vm_start: %v %v", r, err)
+		return nil, fmt.Errorf("proxy_on_vm_start: %v %w", r, err)
 	}
 	if _, err := in.calls.onContextCreate.Call(ctx, uint64(in.root), 0); err != nil {
 		return nil, err

@@ -4,6 +4,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,13 +13,13 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"testing"
 	"text/tabwriter"
 	"time"
 
+	"golang.org/x/perf/benchfmt"
+
 	"github.com/lanedye/lanedye/e2e/envoy"
 	"github.com/lanedye/lanedye/e2e/mesh"
-	"github.com/lanedye/lanedye/internal/config"
 	"github.com/lanedye/lanedye/internal/perf"
 	"github.com/lanedye/lanedye/internal/perf/inenvoy"
 	"github.com/lanedye/lanedye/internal/wasmhost"
@@ -64,7 +65,7 @@ func main() {
 	}
 	wasm := must(os.ReadFile("build/lanedye.wasm"))
 	r.WasmBytes = len(wasm)
-	r.InitialPages = must(perf.InitialPages(wasm))
+	r.InitialPages = must(perf.InitialPages(ctx, wasm))
 
 	// The reference plugins, built now with the same toolchain and flags.
 	refs := map[string][]byte{}
@@ -79,13 +80,7 @@ func main() {
 	}
 
 	fmt.Fprintln(os.Stderr, "native benchmarks…")
-	benchCfg := must(config.Parse(must(os.ReadFile("testdata/bench-gateway.json"))))
-	for name, hs := range perf.DecideBenchmarks(benchCfg) {
-		r.Native[name] = bench(perf.Decide(benchCfg, hs))
-	}
-	scCfg := must(config.Parse([]byte(perf.SidecarConfig)))
-	r.Native["sidecar/inbound"] = bench(perf.SidecarInbound(scCfg))
-	r.Native["sidecar/outbound"] = bench(perf.SidecarOutbound(scCfg))
+	r.Native = must(nativeBenchmarks())
 
 	fmt.Fprintln(os.Stderr, "wasm harness…")
 	seed := must(perf.ShippedGatewayConfig("."))
@@ -115,7 +110,7 @@ func main() {
 
 	js := must(json.MarshalIndent(r, "", "  "))
 	check(os.WriteFile("build/bench.json", append(js, '\n'), 0o644))
-	print(r)
+	printReport(r)
 }
 
 // compare measures lanedye and both references on the same streams: a
@@ -154,12 +149,43 @@ func instance(ctx context.Context, wasm, cfg []byte) (*wasmhost.Module, *wasmhos
 	return m, in
 }
 
-func bench(f func(*testing.B)) native {
-	res := testing.Benchmark(f)
-	return native{NsPerOp: float64(res.T.Nanoseconds()) / float64(res.N), AllocsPerOp: res.AllocsPerOp(), BytesPerOp: res.AllocedBytesPerOp()}
+// nativeBenchmarks runs the native benchmarks of internal/perf with go test
+// and reads their results, keyed by sub-benchmark name
+// ("gateway/header-rule").
+func nativeBenchmarks() (map[string]native, error) {
+	cmd := exec.Command("go", "test", "-run", "^$", "-bench", ".", "-benchmem", "./internal/perf")
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("go test -bench: %w", err)
+	}
+	res := map[string]native{}
+	rd := benchfmt.NewReader(bytes.NewReader(out), "go test -bench")
+	for rd.Scan() {
+		b, ok := rd.Result().(*benchfmt.Result)
+		if !ok {
+			continue
+		}
+		_, sub := b.Name.Parts()
+		name := strings.TrimPrefix(string(sub[0]), "/")
+		for _, s := range sub[1:] {
+			name += string(s)
+		}
+		var n native
+		n.NsPerOp, _ = b.Value("sec/op")
+		n.NsPerOp *= 1e9
+		if v, ok := b.Value("allocs/op"); ok {
+			n.AllocsPerOp = int64(v)
+		}
+		if v, ok := b.Value("B/op"); ok {
+			n.BytesPerOp = int64(v)
+		}
+		res[name] = n
+	}
+	return res, rd.Err()
 }
 
-func print(r report) {
+func printReport(r report) {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NATIVE DECISION\tns/op\tallocs/op")
 	var names []string

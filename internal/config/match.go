@@ -1,0 +1,200 @@
+package config
+
+import (
+	"math"
+	"strings"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/lanedye/lanedye/internal/match"
+)
+
+// blocks compiles a list of match blocks. salt is the default percentage
+// salt (the rule's name).
+func (p *parser) blocks(v gjson.Result, path, salt string) (match.Blocks, error) {
+	items, err := array(v, path)
+	if err != nil {
+		return nil, err
+	}
+	out := make(match.Blocks, len(items))
+	for i, it := range items {
+		if err := p.block(&out[i], it, index(path, i), salt); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// blocksInto binds a list of match blocks.
+func (p *parser) blocksInto(dst *match.Blocks, salt string) binder {
+	return func(v gjson.Result, path string) (err error) {
+		*dst, err = p.blocks(v, path, salt)
+		return err
+	}
+}
+
+func (p *parser) block(b *match.Block, v gjson.Result, path, salt string) error {
+	var headers, cookies, query gjson.Result
+	err := object(v, path,
+		opt("headers", raw(&headers)),
+		opt("cookies", raw(&cookies)),
+		opt("query", raw(&query)),
+		opt("path", stringMatch(&b.Path)),
+		opt("method", stringMatch(&b.Method)),
+		opt("percentage", p.percentage(&b.Pct, salt)),
+	)
+	if err != nil {
+		return err
+	}
+	for _, kind := range []struct {
+		v      gjson.Result
+		key    string
+		prefix string // ParseSource's kind
+	}{{headers, "headers", "header:"}, {cookies, "cookies", "cookie:"}, {query, "query", "query:"}} {
+		if !kind.v.Exists() {
+			continue
+		}
+		if err := p.conds(b, kind.v, join(path, kind.key), kind.prefix); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// conds compiles the name -> matcher map of headers, cookies or query.
+func (p *parser) conds(b *match.Block, v gjson.Result, path, prefix string) error {
+	names, vals, err := entries(v, path)
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for j, name := range names {
+		np := join(path, name)
+		src, err := match.ParseSource(prefix+name, p.cfg.Index)
+		if err != nil {
+			return errorf(np, "%v", err)
+		}
+		if seen[src.Name] {
+			return errorf(np, "duplicate name (header names are case-insensitive)")
+		}
+		seen[src.Name] = true
+		var m *match.String
+		if err := stringMatch(&m)(vals[j], np); err != nil {
+			return err
+		}
+		b.Conds = append(b.Conds, match.Cond{Src: src, M: *m})
+	}
+	return nil
+}
+
+// operators are the string matcher operators, in the order they are checked.
+var operators = []string{"exact", "prefix", "suffix", "contains", "regex", "present"}
+
+var valueOps = map[string]match.Op{"exact": match.OpExact, "prefix": match.OpPrefix, "suffix": match.OpSuffix, "contains": match.OpContains}
+
+// stringMatch binds a string matcher: exactly one operator, and the invert
+// and ignore_case options.
+func stringMatch(dst **match.String) binder {
+	return func(v gjson.Result, path string) error {
+		var invert, fold bool
+		ops := map[string]gjson.Result{}
+		fields := make([]field, 0, len(operators)+2)
+		for _, o := range operators {
+			fields = append(fields, opt(o, func(v gjson.Result, _ string) error { ops[o] = v; return nil }))
+		}
+		fields = append(fields, opt("invert", boolean(&invert)), opt("ignore_case", boolean(&fold)))
+		if err := object(v, path, fields...); err != nil {
+			return err
+		}
+		var op string
+		for _, o := range operators {
+			if _, ok := ops[o]; !ok {
+				continue
+			}
+			if op != "" {
+				return errorf(join(path, o), "only one operator per matcher (already have %s)", op)
+			}
+			op = o
+		}
+		if op == "" {
+			return errorf(path, "needs one operator: %s", strings.Join(operators, ", "))
+		}
+		if op == "present" && v.Get("ignore_case").Exists() {
+			return errorf(join(path, "ignore_case"), "has no effect with present")
+		}
+		m, err := compileString(op, ops[op], join(path, op), invert, fold)
+		if err != nil {
+			return err
+		}
+		*dst = &m
+		return nil
+	}
+}
+
+func compileString(op string, v gjson.Result, path string, invert, fold bool) (match.String, error) {
+	switch op {
+	case "present":
+		var b bool
+		if err := boolean(&b)(v, path); err != nil {
+			return match.String{}, err
+		}
+		return match.NewPresentMatch(b, invert), nil
+	case "regex":
+		var s string
+		if err := str(&s)(v, path); err != nil {
+			return match.String{}, err
+		}
+		m, err := match.NewRegexMatch(s, invert, fold)
+		if err != nil {
+			return match.String{}, errorf(path, "%v", err)
+		}
+		return m, nil
+	}
+	vals, err := stringOrList(v, path)
+	if err != nil {
+		return match.String{}, err
+	}
+	return match.NewValueMatch(valueOps[op], vals, invert, fold), nil
+}
+
+// percentage binds a percentage condition.
+func (p *parser) percentage(dst **match.Percentage, salt string) binder {
+	return func(v gjson.Result, path string) error {
+		pct := &match.Percentage{Salt: salt}
+		var value, key gjson.Result
+		err := object(v, path,
+			req("value", "0 to 100", raw(&value)),
+			req("key", `the sources hashed, e.g. ["header:x-user-id", "cookie:uid"]`, raw(&key)),
+			opt("salt", str(&pct.Salt)),
+		)
+		if err != nil {
+			return err
+		}
+		vp := join(path, "value")
+		if value.Type != gjson.Number || value.Num < 0 || value.Num > 100 {
+			return errorf(vp, "must be a number from 0 to 100")
+		}
+		th := math.Round(value.Num * 100)
+		if math.Abs(th-value.Num*100) > 1e-6 {
+			return errorf(vp, "at most two decimals (buckets are 0.01%%)")
+		}
+		pct.Threshold = uint64(th)
+		kp := join(path, "key")
+		keys, err := stringOrList(key, kp)
+		if err != nil {
+			return err
+		}
+		for i, k := range keys {
+			src, err := match.ParseSource(k, p.cfg.Index)
+			if err != nil {
+				if key.IsArray() {
+					kp = index(kp, i)
+				}
+				return errorf(kp, "%v", err)
+			}
+			pct.Keys = append(pct.Keys, src)
+		}
+		*dst = pct
+		return nil
+	}
+}

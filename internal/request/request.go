@@ -1,0 +1,231 @@
+// Package request is the read-only view of one request's headers that
+// every decision reads: the header list Envoy hands over in one host call,
+// indexed in one pass, with cookies and query parameters found on demand.
+//
+// The names a configuration reads get small ids at configuration time (an
+// Index); looking one up on a request is then an array access, and nothing
+// here allocates except percent-decoding a query value that has escapes.
+package request
+
+import (
+	"net/url"
+	"strings"
+
+	"github.com/lanedye/lanedye/internal/httpsyntax"
+)
+
+// Request is a read-only view of one request's headers. The zero value is not
+// usable; call Reset. A Request holds no pointers into the configuration other
+// than the Index, so one value can be reused across requests.
+type Request struct {
+	headers [][2]string
+	x       *Index
+	pos     [maxIndexed]int32 // 1 + position of the first occurrence; 0 absent
+	dup     uint64            // bit id set: the header occurs more than once
+	host    string            // :authority without port, as sent
+	lower   bool              // host has no upper-case ASCII letter
+	path    string            // :path without query string and fragment
+	query   string            // raw query string, without '?'
+
+	// Cookies are located on first use, all indexed names in one pass.
+	cookieDone bool
+	cookieSet  uint32
+	cookieVals [maxCookies]string
+}
+
+// Reset points r at a new header list (names lower-case, as Envoy delivers
+// them) and locates every indexed name in one pass. A Request that was
+// Reset before is cleared first; a new one is already zero.
+func (r *Request) Reset(x *Index, headers [][2]string) {
+	if r.x != nil {
+		r.pos = [maxIndexed]int32{}
+		r.dup = 0
+		r.cookieDone = false
+		r.cookieSet = 0
+	}
+	r.headers = headers
+	r.x = x
+	mask := uint32(len(x.table) - 1)
+	for i := range headers {
+		n := headers[i][0]
+		if len(n) == 0 || len(n) >= 256 || x.lens[len(n)>>6]&(1<<(len(n)&63)) == 0 {
+			continue
+		}
+		// The first probe inline: calls are expensive in Go's wasm code.
+		h := nameHash(n)
+		sl := &x.table[h&mask]
+		var id HeaderID
+		switch {
+		case sl.id < 0:
+			continue
+		case sl.hash == h && sl.name == n:
+			id = HeaderID(sl.id)
+		default:
+			if id = x.lookup(n, h); id < 0 {
+				continue
+			}
+		}
+		if r.pos[id] != 0 {
+			r.dup |= 1 << id
+			continue
+		}
+		r.pos[id] = int32(i + 1)
+	}
+	a, _ := r.Header(Authority)
+	r.host = httpsyntax.Host(a)
+	r.lower = !httpsyntax.HasUpper(r.host)
+	p, _ := r.Header(Path)
+	r.path, r.query = splitPath(p)
+}
+
+// Header returns the first value of header id.
+func (r *Request) Header(id HeaderID) (string, bool) {
+	if id < maxIndexed {
+		if p := r.pos[id]; p != 0 {
+			return r.headers[p-1][1], true
+		}
+		return "", false
+	}
+	name := r.x.names[id]
+	for i := range r.headers {
+		if r.headers[i][0] == name {
+			return r.headers[i][1], true
+		}
+	}
+	return "", false
+}
+
+// Count returns how many times header id occurs. It scans only for names that
+// occur more than once, which well-behaved clients never send.
+func (r *Request) Count(id HeaderID) int {
+	if id < maxIndexed {
+		switch {
+		case r.pos[id] == 0:
+			return 0
+		case r.dup&(1<<id) == 0:
+			return 1
+		}
+	}
+	n := 0
+	for i := range r.headers {
+		if r.headers[i][0] == r.x.names[id] {
+			n++
+		}
+	}
+	return n
+}
+
+// Headers returns the underlying header list.
+func (r *Request) Headers() [][2]string { return r.headers }
+
+// Host returns :authority without the port (and without a trailing dot), in the
+// case the client sent it.
+func (r *Request) Host() string { return r.host }
+
+// HostIsLower reports that Host has no upper-case letter, so it can be
+// compared with == against lower-case configuration.
+func (r *Request) HostIsLower() bool { return r.lower }
+
+// Path returns :path without the query string and fragment.
+func (r *Request) Path() string { return r.path }
+
+// Method returns :method.
+func (r *Request) Method() (string, bool) { return r.Header(Method) }
+
+// Cookie returns the value of the first cookie with id (see Index.AddCookie).
+func (r *Request) Cookie(id CookieID) (string, bool) {
+	if id >= maxCookies {
+		return r.scanCookies(r.x.cnames[id], nil)
+	}
+	if !r.cookieDone {
+		r.cookieDone = true
+		if r.pos[Cookie] != 0 {
+			r.scanCookies("", r.x.cookies)
+		}
+	}
+	if r.cookieSet&(1<<id) == 0 {
+		return "", false
+	}
+	return r.cookieVals[id], true
+}
+
+// scanCookies walks every cookie header once. With ids it records the first
+// value of every indexed name; otherwise it returns the first value of name.
+// HTTP/2 clients may split cookies over several cookie headers.
+func (r *Request) scanCookies(name string, ids map[string]CookieID) (string, bool) {
+	for i := range r.headers {
+		if i+1 < int(r.pos[Cookie]) || r.headers[i][0] != "cookie" {
+			continue
+		}
+		s := r.headers[i][1]
+		for len(s) > 0 {
+			var part string
+			if j := strings.IndexByte(s, ';'); j >= 0 {
+				part, s = s[:j], s[j+1:]
+			} else {
+				part, s = s, ""
+			}
+			eq := strings.IndexByte(part, '=')
+			if eq < 0 {
+				continue
+			}
+			k := httpsyntax.TrimOWS(part[:eq])
+			v := httpsyntax.TrimOWS(part[eq+1:])
+			if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			if ids == nil {
+				if k == name {
+					return v, true
+				}
+				continue
+			}
+			if id, ok := ids[k]; ok && id < maxCookies && r.cookieSet&(1<<id) == 0 {
+				r.cookieSet |= 1 << id
+				r.cookieVals[id] = v
+			}
+		}
+		if r.dup&(1<<Cookie) == 0 {
+			break
+		}
+	}
+	return "", false
+}
+
+// Query returns the first value of query parameter name, percent-decoded.
+// Decoding allocates only when the raw value contains an escape.
+func (r *Request) Query(name string) (string, bool) {
+	q := r.query
+	for len(q) > 0 {
+		var part string
+		if i := strings.IndexByte(q, '&'); i >= 0 {
+			part, q = q[:i], q[i+1:]
+		} else {
+			part, q = q, ""
+		}
+		k, v := part, ""
+		if eq := strings.IndexByte(part, '='); eq >= 0 {
+			k, v = part[:eq], part[eq+1:]
+		}
+		if k != name {
+			continue
+		}
+		if strings.ContainsAny(v, "%+") {
+			if d, err := url.QueryUnescape(v); err == nil {
+				v = d
+			}
+		}
+		return v, true
+	}
+	return "", false
+}
+
+func splitPath(p string) (path, query string) {
+	if i := strings.IndexByte(p, '#'); i >= 0 {
+		p = p[:i]
+	}
+	if i := strings.IndexByte(p, '?'); i >= 0 {
+		return p[:i], p[i+1:]
+	}
+	return p, ""
+}

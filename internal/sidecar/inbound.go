@@ -1,0 +1,136 @@
+package sidecar
+
+import (
+	"errors"
+
+	"github.com/lanedye/lanedye/internal/lane"
+	"github.com/lanedye/lanedye/internal/propagation"
+	"github.com/lanedye/lanedye/internal/request"
+)
+
+// maxCASRetries bounds the read-modify-write loop on a contended slot.
+const maxCASRetries = 3
+
+// maxKeys is the most correlation ids read from one request; configurations
+// list at most the seven kinds plus custom headers, rarely more than three.
+const maxKeys = 8
+
+// Inbound remembers the request's lane under every correlation id it
+// carries. now is unix milliseconds.
+func (s *Sidecar) Inbound(r *request.Request, st propagation.Store, now int64) Result {
+	o := &s.o
+	res := newResult()
+	if v, ok := r.Header(o.LaneHeader); ok {
+		if l, known := o.Lanes.Lookup(v); known {
+			res.Lane, res.Source = l, lane.SourceHeader
+		}
+	}
+	if res.Lane == lane.None && o.Baggage != "" {
+		if b, ok := r.Header(o.BaggageHeader); ok {
+			if v, ok := propagation.BaggageGet(b, o.Baggage); ok {
+				if l, known := o.Lanes.Lookup(v); known {
+					// The application sees the lane as a header too.
+					res.Lane, res.Source, res.SetLane = l, lane.SourceBaggage, true
+				}
+			}
+		}
+	}
+	if res.Lane == lane.None || len(o.Keys) == 0 {
+		return res
+	}
+	var buf [maxKeys]propagation.ID
+	ids := dedupe(propagation.Extract(buf[:0], o.Keys, r))
+	if len(ids) == 0 {
+		res.NoID = true
+		return res
+	}
+	name := o.Lanes.Name(res.Lane)
+	expiry := now + o.TTL
+	// Ids sharing a slot are written together, so each keeps its mapping.
+	var handled [maxKeys]bool
+	for i := range ids {
+		if handled[i] {
+			continue
+		}
+		slot := propagation.SlotOf(ids[i], o.Slots)
+		var group [maxKeys]propagation.ID
+		n := 0
+		for j := i; j < len(ids); j++ {
+			if !handled[j] && (j == i || propagation.SlotOf(ids[j], o.Slots) == slot) {
+				handled[j] = true
+				group[n] = ids[j]
+				n++
+			}
+		}
+		w := write{key: propagation.SlotKey(slot), ids: group[:n], lane: name, expiry: expiry, now: now, ways: o.Ways, first: i == 0}
+		if err := w.store(st, &res.Stats); err != nil {
+			res.Err = err
+			return res
+		}
+		res.Stored += n
+	}
+	return res
+}
+
+// dedupe drops ids equal to an earlier one (two keys carrying the same id)
+// and keeps at most maxKeys.
+func dedupe(ids []propagation.ID) []propagation.ID {
+	out := ids[:0]
+	for _, id := range ids {
+		dup := false
+		for _, o := range out {
+			dup = dup || o.Same(id)
+		}
+		if !dup && len(out) < maxKeys {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// write is one slot's store.
+type write struct {
+	key         string
+	ids         []propagation.ID
+	lane        string
+	expiry, now int64
+	ways        int
+	first       bool
+}
+
+// store writes ids -> lane into the slot, newest wins, with a bounded CAS
+// retry. The slot is read first when it holds several mappings (they must be
+// kept), for the first id (to count evictions) and when several ids share
+// it; a single-mapping slot of a further id is written blind: cas 0 is
+// unconditional in Envoy, and hosts that insist on a token answer
+// CasMismatch, which falls back to reading.
+func (w *write) store(st propagation.Store, stats *Stats) error {
+	read := w.ways > 1 || w.first || len(w.ids) > 1
+	for attempt := 0; ; attempt++ {
+		var old []byte
+		var cas uint32
+		if read {
+			v, c, err := st.Get(w.key)
+			switch {
+			case err == nil:
+				old, cas = v, c
+			case !errors.Is(err, propagation.ErrNotFound):
+				return err
+			}
+		}
+		val, evicted := propagation.Merge(old, w.ids, w.lane, w.expiry, w.now, w.ways)
+		err := st.Set(w.key, val, cas)
+		if err == nil {
+			stats.Overwritten = stats.Overwritten || evicted
+			return nil
+		}
+		if !errors.Is(err, propagation.ErrCasMismatch) {
+			return err
+		}
+		if attempt == maxCASRetries {
+			stats.RetriesExhausted = true
+			return nil
+		}
+		read = true
+	}
+}

@@ -1,0 +1,73 @@
+package sidecar
+
+import (
+	"errors"
+
+	"github.com/lanedye/lanedye/internal/lane"
+	"github.com/lanedye/lanedye/internal/propagation"
+	"github.com/lanedye/lanedye/internal/request"
+)
+
+// Outbound restores the lane on an application's call and computes the
+// route lane for its destination. now is unix milliseconds.
+func (s *Sidecar) Outbound(r *request.Request, st propagation.Store, now int64) Result {
+	o := &s.o
+	res := newResult()
+	if v, ok := r.Header(o.LaneHeader); ok {
+		if l, known := o.Lanes.Lookup(v); known {
+			// The application propagated it: keep it.
+			res.Lane, res.Source = l, lane.SourceHeader
+		}
+	}
+	if res.Lane == lane.None && len(o.Keys) > 0 {
+		s.lookup(r, st, now, &res)
+	}
+	if o.Fallback != nil {
+		res.Route = o.Fallback.Route(r.Host(), res.Lane.OrDefault())
+	} else if r.Count(o.RouteHeader) > 0 {
+		res.StripRoute = true
+	}
+	return res
+}
+
+func (s *Sidecar) lookup(r *request.Request, st propagation.Store, now int64, res *Result) {
+	o := &s.o
+	// One read per request: the first id present. Envoy generates a fresh
+	// x-request-id when the application forwards none, so ids the
+	// application forwards belong earlier in keys.
+	id, ok := propagation.First(o.Keys, r)
+	if !ok {
+		res.NoID = true
+		return
+	}
+	v, _, err := st.Get(propagation.SlotKey(propagation.SlotOf(id, o.Slots)))
+	if err != nil {
+		if errors.Is(err, propagation.ErrNotFound) {
+			res.Miss = true
+		} else {
+			res.Err = err
+		}
+		return
+	}
+	name, status := propagation.Inspect(v, id, now)
+	switch status {
+	case propagation.Fresh:
+		l, known := o.Lanes.LookupBytes(name)
+		if !known {
+			res.Miss = true // a lane removed since it was stored: never propagate it
+			return
+		}
+		res.Hit = true
+		res.Lane, res.Source, res.SetLane = l, lane.SourcePropagated, true
+		if o.Baggage != "" {
+			old, _ := r.Header(o.BaggageHeader)
+			if nb, ok := propagation.BaggageSet(old, o.Baggage, o.Lanes.Name(l)); ok {
+				res.Baggage = nb
+			}
+		}
+	case propagation.Expired:
+		res.Expired = true
+	default:
+		res.Miss = true
+	}
+}
