@@ -29,10 +29,17 @@ func ValidHeaderName(s string) bool {
 	return ValidToken(s)
 }
 
-// TrimOWS trims HTTP optional whitespace (spaces and tabs).
+// TrimOWS trims HTTP optional whitespace (spaces and tabs). Most values
+// have none, and strings.Trim builds its byte set on every call, so those
+// are returned at once.
 func TrimOWS(s string) string {
+	if s == "" || !isOWS(s[0]) && !isOWS(s[len(s)-1]) {
+		return s
+	}
 	return strings.Trim(s, " \t")
 }
+
+func isOWS(c byte) bool { return c == ' ' || c == '\t' }
 
 // HasUpper reports whether s has an upper-case ASCII letter: names that do
 // not can be compared with == against lower-case configuration.

@@ -19,12 +19,7 @@ const maxKeys = 8
 // carries. now is unix milliseconds.
 func (s *Sidecar) Inbound(r *request.Request, st propagation.Store, now int64) Result {
 	o := &s.o
-	res := newResult()
-	if v, ok := r.Header(o.LaneHeader); ok {
-		if l, known := o.Lanes.Lookup(v); known {
-			res.Lane, res.Source = l, lane.SourceHeader
-		}
-	}
+	res := s.fromHeader(r)
 	if res.Lane == lane.None && o.Baggage != "" {
 		if b, ok := r.Header(o.BaggageHeader); ok {
 			if v, ok := propagation.BaggageGet(b, o.Baggage); ok {
@@ -62,8 +57,8 @@ func (s *Sidecar) Inbound(r *request.Request, st propagation.Store, now int64) R
 				n++
 			}
 		}
-		w := write{key: propagation.SlotKey(slot), ids: group[:n], lane: name, expiry: expiry, now: now, ways: o.Ways, first: i == 0}
-		if err := w.store(st, &res.Stats); err != nil {
+		m := mapping{lane: name, expiry: expiry, now: now, ways: o.Ways, first: i == 0}
+		if err := store(st, propagation.SlotKey(slot), group[:n], m, &res.Stats); err != nil {
 			res.Err = err
 			return res
 		}
@@ -88,10 +83,10 @@ func dedupe(ids []propagation.ID) []propagation.ID {
 	return out
 }
 
-// write is one slot's store.
-type write struct {
-	key         string
-	ids         []propagation.ID
+// mapping is what one slot's store writes for its ids. The key and the ids
+// are separate parameters of store: the key goes to the host, and a struct
+// holding both would take the ids' array to the heap with it.
+type mapping struct {
 	lane        string
 	expiry, now int64
 	ways        int
@@ -104,13 +99,13 @@ type write struct {
 // it; a single-mapping slot of a further id is written blind: cas 0 is
 // unconditional in Envoy, and hosts that insist on a token answer
 // CasMismatch, which falls back to reading.
-func (w *write) store(st propagation.Store, stats *Stats) error {
-	read := w.ways > 1 || w.first || len(w.ids) > 1
+func store(st propagation.Store, key string, ids []propagation.ID, m mapping, stats *Stats) error {
+	read := m.ways > 1 || m.first || len(ids) > 1
 	for attempt := 0; ; attempt++ {
 		var old []byte
 		var cas uint32
 		if read {
-			v, c, err := st.Get(w.key)
+			v, c, err := st.Get(key)
 			switch {
 			case err == nil:
 				old, cas = v, c
@@ -118,8 +113,8 @@ func (w *write) store(st propagation.Store, stats *Stats) error {
 				return err
 			}
 		}
-		val, evicted := propagation.Merge(old, w.ids, w.lane, w.expiry, w.now, w.ways)
-		err := st.Set(w.key, val, cas)
+		val, evicted := propagation.Merge(old, ids, m.lane, m.expiry, m.now, m.ways)
+		err := st.Set(key, val, cas)
 		if err == nil {
 			stats.Overwritten = stats.Overwritten || evicted
 			return nil

@@ -12,13 +12,7 @@ import (
 // route lane for its destination. now is unix milliseconds.
 func (s *Sidecar) Outbound(r *request.Request, st propagation.Store, now int64) Result {
 	o := &s.o
-	res := newResult()
-	if v, ok := r.Header(o.LaneHeader); ok {
-		if l, known := o.Lanes.Lookup(v); known {
-			// The application propagated it: keep it.
-			res.Lane, res.Source = l, lane.SourceHeader
-		}
-	}
+	res := s.fromHeader(r) // the application propagated it: keep it
 	if res.Lane == lane.None && len(o.Keys) > 0 {
 		s.lookup(r, st, now, &res)
 	}

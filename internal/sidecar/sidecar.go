@@ -91,4 +91,14 @@ type Result struct {
 	Err error
 }
 
-func newResult() Result { return Result{Action: Action{Lane: lane.None, Route: lane.None}} }
+// fromHeader starts a Result with the lane of the request's lane header; a
+// value that is not a configured lane counts as no header.
+func (s *Sidecar) fromHeader(r *request.Request) Result {
+	res := Result{Action: Action{Lane: lane.None, Route: lane.None}}
+	if v, ok := r.Header(s.o.LaneHeader); ok {
+		if l, known := s.o.Lanes.Lookup(v); known {
+			res.Lane, res.Source = l, lane.SourceHeader
+		}
+	}
+	return res
+}
