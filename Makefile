@@ -49,6 +49,7 @@ e2e-matrix: build
 # seed corpora run as tests. The gates first: formatting, vet, the linter,
 # a tidy go.mod, and the native packages under the race detector.
 test: build envoy check
+	$(GO) run ./cmd/lanedye validate --quiet deploy/
 	$(GO) test -count=1 ./...
 
 check: lint
@@ -68,9 +69,13 @@ $(GOLANGCI_LINT):
 
 # Native decision benchmarks, the module's per-request cost in a wazero host
 # beside two reference plugins (testdata/refplugins), host calls, size and
-# memory: a table, and build/bench.json.
+# memory, and in real Envoy: its memory with the module, and Envoy's CPU per
+# request, latency and memory in five setups (no filter, the no-op module,
+# the seed's Lua router, lanedye's gateway, one sidecar hop): tables, and
+# build/bench.json. BENCH_ARGS='-only envoy' runs the last part alone.
+BENCH_ARGS ?=
 bench: build envoy
-	$(GO) run ./internal/perf/report
+	$(GO) run ./internal/perf/report $(BENCH_ARGS)
 
 # Each fuzz target on its own for FUZZTIME.
 fuzz:
@@ -84,12 +89,12 @@ fuzz:
 # The OCI image (Istio's Docker-compatible Wasm variant) at build/oci, built
 # without Docker; prints the image digest and the wasm sha256.
 image: build
-	$(GO) run ./cmd/lanedye-image build -wasm $(WASM) -out build/oci
+	$(GO) run ./cmd/lanedye image build --wasm $(WASM) --out build/oci
 
 # make push IMAGE=registry.example.com/lanedye/lanedye:v0.1.0
 push: image
 	@test -n "$(IMAGE)" || { echo "usage: make push IMAGE=registry/repository:tag" >&2; exit 2; }
-	$(GO) run ./cmd/lanedye-image push -layout build/oci $(IMAGE)
+	$(GO) run ./cmd/lanedye image push --layout build/oci $(IMAGE)
 
 clean:
 	rm -rf build

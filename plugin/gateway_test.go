@@ -6,8 +6,10 @@ import (
 	"encoding/base64"
 	"fmt"
 	"hash/fnv"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 )
@@ -19,11 +21,37 @@ func bucket(salt, value string) uint64 {
 	return h.Sum64() % 10000
 }
 
-// signed is SPEC's signed cookie value, computed independently of the plugin.
-func signed(secret, lane string) string {
+// signed is SPEC's v2 signed cookie value, computed independently of the
+// plugin.
+func signed(secret, lane string, exp int64) string {
+	payload := lane + "." + strconv.FormatInt(exp, 10)
 	m := hmac.New(sha256.New, []byte(secret))
-	m.Write([]byte(lane))
-	return lane + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	m.Write([]byte(payload))
+	return payload + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// checkIssued checks a Set-Cookie value against SPEC — name=<lane>.<exp>.<sig>
+// signed with secret, Max-Age between max_age and an hour more (the
+// module's clock is its own: wazero's under the SDK's wrapper), then attrs
+// — and returns "name=value" and the expiry.
+func checkIssued(t *testing.T, setCookie, name, secret, lane string, maxAge int64, attrs string) (string, int64) {
+	t.Helper()
+	nv, rest, _ := strings.Cut(setCookie, "; Max-Age=")
+	value := strings.TrimPrefix(nv, name+"=")
+	payload := value[:max(0, strings.LastIndexByte(value, '.'))]
+	l, e, _ := strings.Cut(payload, ".")
+	exp, err := strconv.ParseInt(e, 10, 64)
+	if err != nil || l != lane || signed(secret, lane, exp) != value {
+		t.Errorf("Set-Cookie %q: not SPEC's value for lane %s", setCookie, lane)
+	}
+	age, got, _ := strings.Cut(rest, ";")
+	if n, _ := strconv.ParseInt(age, 10, 64); n < maxAge || n >= maxAge+3600 {
+		t.Errorf("Set-Cookie %q: Max-Age %s, want %d to %d", setCookie, age, maxAge, maxAge+3599)
+	}
+	if "; "+strings.TrimPrefix(got, " ") != attrs {
+		t.Errorf("Set-Cookie %q: attributes %q, want %q", setCookie, ";"+got, attrs)
+	}
+	return nv, exp
 }
 
 const seedSecret = "change-me-to-32-random-bytes!!!!"
@@ -81,12 +109,12 @@ func TestSeedGrayRouter(t *testing.T) {
 				if got := one(t, ex.resp, "x-lanedye-decision"); got != c.debug {
 					t.Errorf("decision %q, want %q", got, c.debug)
 				}
-				wantCookie := ""
-				if c.lane == "v2" {
-					wantCookie = "x-sticky-version=" + signed(seedSecret, "v2") + "; Max-Age=604800; Path=/; Secure; HttpOnly; SameSite=Lax"
-				}
-				if got := one(t, ex.resp, "set-cookie"); got != wantCookie {
-					t.Errorf("set-cookie %q, want %q", got, wantCookie)
+				got := one(t, ex.resp, "set-cookie")
+				switch {
+				case c.lane == "v2":
+					checkIssued(t, got, "x-sticky-version", seedSecret, "v2", 604800, "; Path=/; Secure; HttpOnly; SameSite=Lax")
+				case got != "":
+					t.Errorf("set-cookie %q for the default lane", got)
 				}
 			})
 		}
@@ -104,29 +132,36 @@ const (
 	  "sticky":{"cookie":"x-lane","secret":"` + stickySecret + `"%s}}`
 )
 
+// issue returns a cookie ("x-lane=<value>") the plugin issues under cfg for
+// a request with kv, and its expiry.
+func issue(t *testing.T, vm types.VMContext, cfg, lane string, kv ...string) (string, int64) {
+	t.Helper()
+	h := startPlugin(t, vm, cfg)
+	defer h.close()
+	ex := h.do(req("shop.example.com", "/", kv...))
+	return checkIssued(t, one(t, ex.resp, "set-cookie"), "x-lane", stickySecret, lane, 86400, "; Path=/; HttpOnly; SameSite=Lax")
+}
+
 func TestStickyCookie(t *testing.T) {
-	const secret, cfg = stickySecret, stickyCfg
 	vmTest(t, func(t *testing.T, vm types.VMContext) {
-		h := startPlugin(t, vm, fmt.Sprintf(cfg, ""))
+		h := startPlugin(t, vm, fmt.Sprintf(stickyCfg, ""))
 		// Dyed by rule: the response sets the cookie, next to the upstream's own.
 		ex := h.do(req("shop.example.com", "/", "x-beta", "1"), [2]string{"set-cookie", "session=s1; Path=/"})
 		if got := one(t, ex.req, "x-swimlane"); got != "gray" {
 			t.Fatalf("lane %q, want gray", got)
 		}
-		cookies := strings.Join(get(ex.resp, "set-cookie"), "\n")
+		all := get(ex.resp, "set-cookie")
 		// The SDK emulator joins added values of an existing header into one
-		// string (Envoy adds a separate header line); either way the
-		// upstream's cookie must be intact and ours present.
-		if !strings.HasPrefix(cookies, "session=s1; Path=/") {
-			t.Errorf("upstream Set-Cookie was not kept: %q", cookies)
+		// string (Envoy adds a separate header line, as the e2e shows); either
+		// way the upstream's cookie must be intact and ours present.
+		joined := strings.Join(all, "\n")
+		if !strings.HasPrefix(joined, "session=s1; Path=/") {
+			t.Fatalf("upstream Set-Cookie was not kept: %q", joined)
 		}
-		want := "x-lane=" + signed(secret, "gray") + "; Max-Age=86400; Path=/; HttpOnly; SameSite=Lax"
-		if !strings.Contains(cookies, want) {
-			t.Errorf("set-cookie %q does not contain %q", cookies, want)
-		}
+		ours := joined[strings.Index(joined, "x-lane="):]
+		cookie, _ := checkIssued(t, ours, "x-lane", stickySecret, "gray", 86400, "; Path=/; HttpOnly; SameSite=Lax")
 
 		// The cookie alone keeps the user in the lane, and is not re-issued.
-		cookie := "x-lane=" + signed(secret, "gray")
 		ex = h.do(req("shop.example.com", "/next", "cookie", "a=b; "+cookie))
 		if got := one(t, ex.req, "x-swimlane"); got != "gray" {
 			t.Errorf("sticky lane %q, want gray", got)
@@ -139,34 +174,40 @@ func TestStickyCookie(t *testing.T) {
 		if got := one(t, ex.req, "x-swimlane"); got != "gray" {
 			t.Errorf("cookie should beat rules: lane %q", got)
 		}
-		if h.counter("lanedye.source.cookie.requests") != 2 {
-			t.Errorf("cookie source counter = %d, want 2", h.counter("lanedye.source.cookie.requests"))
+		if n := h.counter("lanedye.source.cookie.requests"); n != 2 {
+			t.Errorf("cookie source counter = %d, want 2", n)
 		}
-
-		// HTTP/2 clients may send several cookie headers.
-		ex = h.do(req("shop.example.com", "/", "cookie", "a=1", "cookie", cookie))
-		if got := one(t, ex.req, "x-swimlane"); got != "gray" {
-			t.Errorf("second cookie header: lane %q, want gray", got)
+		// HTTP/2 clients may send several cookie headers; a stale cookie of
+		// an old Path or Domain before the valid one does not hide it.
+		for _, kv := range [][]string{{"cookie", "a=1", "cookie", cookie}, {"cookie", "x-lane=garbage; " + cookie}} {
+			if got := one(t, h.do(req("shop.example.com", "/", kv...)).req, "x-swimlane"); got != "gray" {
+				t.Errorf("%q: lane %q, want gray", kv, got)
+			}
 		}
 	})
-
 }
 
-// Forged, unsigned, truncated and other-secret cookies are ignored.
+// Forged, unsigned, truncated, v1, expired and other-key cookies are
+// ignored.
 func TestStickyCookieForgeries(t *testing.T) {
-	const secret = stickySecret
 	vmTest(t, func(t *testing.T, vm types.VMContext) {
+		good, exp := issue(t, vm, fmt.Sprintf(stickyCfg, ""), "gray", "x-beta", "1")
+		value := strings.TrimPrefix(good, "x-lane=")
 		h := startPlugin(t, vm, fmt.Sprintf(stickyCfg, ""))
 		for _, bad := range []string{
-			"x-lane=gray",
-			"x-lane=gray.AAAA",
-			"x-lane=" + signed("another-secret-of-16+", "gray"),
-			"x-lane=" + signed(secret, "gray")[:20],
-			"x-lane=" + signed(secret, "grey"),
-			"x-lane=" + signed(secret, "base"),
+			"gray",
+			"gray.AAAA",
+			value[:len(value)-4] + "AAAA",
+			value[:30],
+			signed("another-secret-of-16+", "gray", exp),
+			signed(stickySecret, "grey", exp),
+			signed(stickySecret, "base", exp),
+			signed(stickySecret, "gray", 1),                   // long expired
+			signed(stickySecret, "gray", exp+86400*365),       // beyond max_age and the hour
+			strings.Replace(value, ".", ".0", 1)[:len(value)], // expiry tampered
 		} {
 			t.Run(bad, func(t *testing.T) {
-				ex := h.do(req("shop.example.com", "/", "cookie", bad))
+				ex := h.do(req("shop.example.com", "/", "cookie", "x-lane="+bad))
 				if got := one(t, ex.req, "x-swimlane"); got != "base" {
 					t.Errorf("lane %q, want base", got)
 				}
@@ -176,12 +217,11 @@ func TestStickyCookieForgeries(t *testing.T) {
 }
 
 func TestStickyRollback(t *testing.T) {
-	const secret, cfg = stickySecret, stickyCfg
 	t.Run("gray leaves sticky.lanes", func(t *testing.T) {
 		vmTest(t, func(t *testing.T, vm types.VMContext) {
-			cookie := "x-lane=" + signed(secret, "gray")
+			cookie, _ := issue(t, vm, fmt.Sprintf(stickyCfg, ""), "gray", "x-beta", "1")
 			// gray leaves sticky.lanes: its cookies stop counting at once.
-			h := startPlugin(t, vm, fmt.Sprintf(cfg, `,"lanes":["dev-a"]`))
+			h := startPlugin(t, vm, fmt.Sprintf(stickyCfg, `,"lanes":["dev-a"]`))
 			ex := h.do(req("shop.example.com", "/", "cookie", cookie))
 			if got := one(t, ex.req, "x-swimlane"); got != "base" {
 				t.Errorf("lane %q after gray left sticky.lanes, want base", got)
@@ -195,17 +235,47 @@ func TestStickyRollback(t *testing.T) {
 	})
 	t.Run("gray leaves lanes", func(t *testing.T) {
 		vmTest(t, func(t *testing.T, vm types.VMContext) {
+			gray, _ := issue(t, vm, fmt.Sprintf(stickyCfg, ""), "gray", "x-beta", "1")
+			devA, _ := issue(t, vm, fmt.Sprintf(stickyCfg, ""), "dev-a", "x-dev", "1")
 			// gray leaves lanes entirely (and the rule that dyed into it).
-			h := startPlugin(t, vm, `{"role":"gateway","lanes":["dev-a"],"sticky":{"cookie":"x-lane","secret":"`+secret+`"}}`)
-			ex := h.do(req("shop.example.com", "/", "cookie", "x-lane="+signed(secret, "gray")))
-			if got := one(t, ex.req, "x-swimlane"); got != "base" {
+			h := startPlugin(t, vm, `{"role":"gateway","lanes":["dev-a"],"sticky":{"cookie":"x-lane","secret":"`+stickySecret+`"}}`)
+			if got := one(t, h.do(req("shop.example.com", "/", "cookie", gray)).req, "x-swimlane"); got != "base" {
 				t.Errorf("lane %q after gray left lanes, want base", got)
 			}
-			ex = h.do(req("shop.example.com", "/", "cookie", "x-lane="+signed(secret, "dev-a")))
-			if got := one(t, ex.req, "x-swimlane"); got != "dev-a" {
+			if got := one(t, h.do(req("shop.example.com", "/", "cookie", devA)).req, "x-swimlane"); got != "dev-a" {
 				t.Errorf("dev-a cookie: lane %q", got)
 			}
 		})
+	})
+}
+
+// Expiry and renewal follow the clock: natively with a fake one (the real
+// clock is checked in Envoy, e2e/).
+func TestStickyExpiryAndRenewal(t *testing.T) {
+	clockTest(t, func(t *testing.T, vm types.VMContext, c *clock) {
+		h := startPlugin(t, vm, fmt.Sprintf(stickyCfg, ""))
+		cookie, exp := checkIssued(t, one(t, h.do(req("shop.example.com", "/", "x-beta", "1")).resp, "set-cookie"),
+			"x-lane", stickySecret, "gray", 86400, "; Path=/; HttpOnly; SameSite=Lax")
+		send := func() exchange { return h.do(req("shop.example.com", "/", "cookie", cookie)) }
+		// More than half of max_age left: kept, not renewed.
+		c.advance(time.Duration(exp-c.now().Unix()-43201) * time.Second)
+		if ex := send(); one(t, ex.req, "x-swimlane") != "gray" || len(get(ex.resp, "set-cookie")) != 0 {
+			t.Errorf("half-life: %q %q", one(t, ex.req, "x-swimlane"), get(ex.resp, "set-cookie"))
+		}
+		// Less than half left: renewed for the same lane.
+		c.advance(2 * time.Second)
+		ex := send()
+		if one(t, ex.req, "x-swimlane") != "gray" {
+			t.Fatalf("lane %q", one(t, ex.req, "x-swimlane"))
+		}
+		if _, newExp := checkIssued(t, one(t, ex.resp, "set-cookie"), "x-lane", stickySecret, "gray", 86400, "; Path=/; HttpOnly; SameSite=Lax"); newExp <= exp {
+			t.Errorf("renewed expiry %d, old %d", newExp, exp)
+		}
+		// Past its expiry the old cookie is ignored.
+		c.advance(time.Duration(exp-c.now().Unix()) * time.Second)
+		if got := one(t, send().req, "x-swimlane"); got != "base" {
+			t.Errorf("expired cookie: lane %q, want base", got)
+		}
 	})
 }
 

@@ -27,9 +27,12 @@ func wasmPath() string {
 // failure, never a skip: a green run must mean the artifact was tested.
 func vmTest(t *testing.T, f func(*testing.T, types.VMContext)) {
 	t.Helper()
-	t.Run("native", func(t *testing.T) { f(t, &vmContext{now: time.Now}) })
+	t.Run("native", func(t *testing.T) { f(t, &vmContext{now: realNow}) })
 	t.Run("wasm", func(t *testing.T) { f(t, wasmVM(t)) })
 }
+
+// realNow is the clock of native runs.
+func realNow() time.Time { return time.Now() }
 
 // clock is a fake clock a test moves forward.
 type clock struct{ at time.Time }

@@ -16,7 +16,6 @@ import (
 
 	"github.com/lanedye/lanedye/internal/config"
 	"github.com/lanedye/lanedye/internal/gateway"
-	"github.com/lanedye/lanedye/internal/request"
 )
 
 func init() {
@@ -49,6 +48,7 @@ type pluginContext struct {
 	cfg     *config.Config
 	m       *metrics
 	explain *gateway.Explainer
+	gw      *gateway.State // the gateway's cookie cache; nil on a sidecar
 }
 
 // OnPluginStart parses the configuration. A bad configuration fails the start,
@@ -59,7 +59,7 @@ func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
 		proxywasm.LogCriticalf("lanedye: reading plugin configuration: %v", err)
 		return types.OnPluginStartStatusFailed
 	}
-	cfg, err := config.Parse(data)
+	cfg, err := config.Parse(data) // secret_env: the VM's environment
 	if err != nil {
 		proxywasm.LogCriticalf("lanedye: invalid configuration: %v", err)
 		return types.OnPluginStartStatusFailed
@@ -67,6 +67,9 @@ func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
 	p.cfg = cfg
 	p.m = defineMetrics(cfg)
 	p.explain = gateway.NewExplainer(cfg.Lanes, cfg.Rules)
+	if cfg.Gateway != nil {
+		p.gw = cfg.Gateway.NewState()
+	}
 	if err := proxywasm.SetTickPeriodMilliSeconds(flushPeriodMillis); err != nil {
 		proxywasm.LogWarnf("lanedye: no tick, counters are flushed only when the plugin stops: %v", err)
 	}
@@ -116,46 +119,12 @@ type httpContext struct {
 // OnHttpRequestHeaders reads all request headers in one host call, decides,
 // and rewrites the lane and route headers.
 func (h *httpContext) OnHttpRequestHeaders(int, bool) types.Action {
-	defer h.p.recoverRequest()
-	hdrs, err := proxywasm.GetHttpRequestHeaders()
-	if err != nil {
-		h.p.m.failed()
-		return types.ActionContinue
-	}
-	var r request.Request
-	r.Reset(h.p.cfg.Index, hdrs)
 	if h.p.cfg.Role == config.Gateway {
-		h.gateway(&r)
+		h.gateway()
 	} else {
-		h.sidecar(&r)
+		h.sidecar()
 	}
 	return types.ActionContinue
-}
-
-func (h *httpContext) gateway(r *request.Request) {
-	cfg, m := h.p.cfg, h.p.m
-	d := cfg.Gateway.Decide(r)
-	m.decided(&d)
-	if d.Spoofed {
-		m.inc(m.rejected)
-	}
-	if err := setRequestHeader(cfg.LaneHeader, cfg.Lanes.Name(d.Lane), r.Count(cfg.LaneHeaderID)); err != nil {
-		m.failed()
-		return
-	}
-	if cfg.HasFallback {
-		if err := setRequestHeader(cfg.RouteHeader, cfg.Lanes.Name(d.Route), r.Count(cfg.RouteHeaderID)); err != nil {
-			m.failed()
-		}
-	} else if n := r.Count(cfg.RouteHeaderID); n > 0 {
-		if err := removeRequestHeader(cfg.RouteHeader, n); err != nil {
-			m.failed()
-		}
-	}
-	h.setCookie = d.SetCookie
-	if cfg.Debug {
-		h.debug = h.p.explain.Explain(&d)
-	}
 }
 
 // OnHttpResponseHeaders adds the sticky cookie and the debug header.
@@ -178,29 +147,4 @@ func (h *httpContext) OnHttpResponseHeaders(int, bool) types.Action {
 		}
 	}
 	return types.ActionContinue
-}
-
-// setRequestHeader sets name to exactly one value; count is how often the
-// request carries it now. Replace only rewrites the first occurrence, so a
-// header the client sent twice is removed first.
-func setRequestHeader(name, value string, count int) error {
-	if count > 1 {
-		if err := removeRequestHeader(name, count); err != nil {
-			return err
-		}
-		return proxywasm.AddHttpRequestHeader(name, value)
-	}
-	return proxywasm.ReplaceHttpRequestHeader(name, value)
-}
-
-// removeRequestHeader removes every occurrence of name. Envoy's remove drops
-// them all at once (the extra calls are no-ops there); some hosts, the SDK's
-// emulator among them, drop one per call.
-func removeRequestHeader(name string, count int) error {
-	for range count {
-		if err := proxywasm.RemoveHttpRequestHeader(name); err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -40,8 +40,17 @@ var listenerDirection = []string{"xds", "listener_direction"}
 // sidecar handles one request on a sidecar. The direction is read per
 // request: Istio may share one root context between the inbound and outbound
 // filter chains of a workload.
-func (h *httpContext) sidecar(r *request.Request) {
+func (h *httpContext) sidecar() {
+	defer h.p.recoverRequest()
 	cfg, m := h.p.cfg, h.p.m
+	hdrs, err := proxywasm.GetHttpRequestHeaders()
+	if err != nil {
+		m.failed()
+		return
+	}
+	var req request.Request
+	req.Reset(cfg.Index, hdrs)
+	r := &req
 	raw, err := proxywasm.GetProperty(listenerDirection)
 	dir := sidecar.Unknown
 	if err == nil {
@@ -87,7 +96,8 @@ func (h *httpContext) sidecar(r *request.Request) {
 			m.failed()
 		}
 	}
-	if cfg.Debug && dir == sidecar.Outbound {
+	if cfg.Debug {
+		// Inbound: the lane the application was told; outbound: its call's.
 		h.debug = h.p.explain.Lane(res.Lane, res.Source)
 	}
 }

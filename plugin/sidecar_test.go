@@ -147,7 +147,7 @@ func TestPropagationTTL(t *testing.T) {
 
 func TestPropagationCollision(t *testing.T) {
 	vmTest(t, func(t *testing.T, vm types.VMContext) {
-		h := startPlugin(t, vm, sidecarConfig(60, 1, "", "")) // one slot: every id collides
+		h := startPlugin(t, vm, sidecarConfig(60, 1, `,"ways":1`, "")) // one slot, one mapping: every id collides
 		h.in("x-swimlane", "gray", "x-corr", "first")
 		h.in("x-swimlane", "dev-a", "x-corr", "second")
 		if got := one(t, h.out("svc-b", "x-corr", "first").req, "x-swimlane"); got != "" {
@@ -207,7 +207,7 @@ func TestPropagationBoundedKeys(t *testing.T) {
 func TestPropagationRules(t *testing.T) {
 	const rid = "9d5a4a6c-1b2f-4c3d-8e9f-0a1b2c3d4e5f"
 	vmTest(t, func(t *testing.T, vm types.VMContext) {
-		h := startPlugin(t, vm, sidecarConfig(60, 64, `,"baggage":"lane"`, ""))
+		h := startPlugin(t, vm, sidecarConfig(60, 64, "", `,"baggage":"lane"`))
 		// An unknown lane is never stored.
 		h.in("x-swimlane", "prod-hack", "x-request-id", rid)
 		if k := h.slotKeys(64); k != 0 {
@@ -346,7 +346,7 @@ func TestSidecarHostileInput(t *testing.T) {
 		{"baggage", "lane=%zz", "x-corr", "bag3"},
 	}
 	vmTest(t, func(t *testing.T, vm types.VMContext) {
-		h := startPlugin(t, vm, sidecarConfig(60, 64, `,"baggage":"lane"`, ""))
+		h := startPlugin(t, vm, sidecarConfig(60, 64, "", `,"baggage":"lane"`))
 		// What the application's call carries afterwards: its own lane
 		// header when it sent one (valid or not, nothing was stored for an
 		// invalid one), the restored lane for the baggage within 8 KiB,

@@ -10,6 +10,7 @@ package config
 
 import (
 	"strings"
+	"syscall"
 
 	"github.com/tidwall/gjson"
 
@@ -56,14 +57,32 @@ type Config struct {
 	// HasFallback says the route header is computed (a fallback section);
 	// without one a client's or application's route header is removed.
 	HasFallback bool
-	Rules       *rules.Engine    // the gateway's rules; none on a sidecar
-	Gateway     *gateway.Gateway // role gateway
-	Sidecar     *sidecar.Sidecar // role sidecar
-	Debug       bool
+	// NeedsSourceIP says some source_ip condition reads the downstream
+	// address, which the plugin then fetches (only then: it is a host call).
+	NeedsSourceIP bool
+	// Baggage is the top-level baggage member carrying the lane ("" none);
+	// BaggageHeaderID is the baggage header in Index.
+	Baggage         string
+	BaggageHeaderID request.HeaderID
+	Rules           *rules.Engine    // the gateway's rules; none on a sidecar
+	Gateway         *gateway.Gateway // role gateway
+	Sidecar         *sidecar.Sidecar // role sidecar
+	Debug           bool
+}
+
+// Option changes how Parse works.
+type Option func(*parser)
+
+// WithEnv sets how sticky.secret_env is resolved (by default: the process
+// environment, which in Envoy is the VM's, vm_config.environment_variables).
+// A nil lookup checks the configuration without resolving it, for tools that
+// do not run where the plugin runs.
+func WithEnv(lookup func(string) (string, bool)) Option {
+	return func(p *parser) { p.env = lookup }
 }
 
 // Parse validates and compiles a configuration.
-func Parse(data []byte) (*Config, error) {
+func Parse(data []byte, opts ...Option) (*Config, error) {
 	if err := checkLimits(data); err != nil {
 		return nil, err
 	}
@@ -73,7 +92,11 @@ func Parse(data []byte) (*Config, error) {
 	if !gjson.ValidBytes(data) {
 		return nil, errorf("$", "invalid JSON")
 	}
-	p := &parser{cfg: &Config{Index: request.NewIndex(), LaneHeader: DefaultLaneHeader, RouteHeader: DefaultRouteHeader}}
+	p := &parser{cfg: &Config{Index: request.NewIndex(), LaneHeader: DefaultLaneHeader, RouteHeader: DefaultRouteHeader},
+		env: syscall.Getenv}
+	for _, o := range opts {
+		o(p)
+	}
 	if err := p.parse(gjson.ParseBytes(data)); err != nil {
 		return nil, err
 	}
@@ -83,6 +106,10 @@ func Parse(data []byte) (*Config, error) {
 // parser holds what sections share while they are compiled.
 type parser struct {
 	cfg *Config
+	env func(string) (string, bool)
+	// inRule is set while rules compile: they must not read the lane or
+	// route header, which are removed from client requests before rules run.
+	inRule bool
 	// The sections, kept raw by the top-level pass.
 	rules, trust, sticky, propagation, fallback gjson.Result
 	gw                                          gateway.Options
@@ -102,6 +129,7 @@ func (p *parser) parse(root gjson.Result) error {
 		opt("sticky", p.only(Gateway, &p.sticky)),
 		opt("propagation", p.only(Sidecar, &p.propagation)),
 		opt("fallback", raw(&p.fallback)),
+		opt("baggage", baggageMember(&c.Baggage)),
 		opt("debug", boolean(&c.Debug)),
 	)
 	if err != nil {
@@ -111,20 +139,21 @@ func (p *parser) parse(root gjson.Result) error {
 		return err
 	}
 	c.LaneHeaderID = c.Index.AddHeader(c.LaneHeader)
-	for _, section := range []func() error{p.parseRules, p.parseTrust, p.parseSticky, p.parsePropagation, p.parseFallback} {
+	c.BaggageHeaderID = c.Index.AddHeader("baggage")
+	// Fallback first: rules must know the route header to refuse reading it.
+	for _, section := range []func() error{p.parseFallback, p.parseRules, p.parseTrust, p.parseSticky, p.parsePropagation} {
 		if err := section(); err != nil {
 			return err
 		}
 	}
-	if c.RouteHeader == c.LaneHeader {
-		return errorf("fallback.route_header", "must differ from lane_header: the lane header travels unchanged")
-	}
 	c.RouteHeaderID = c.Index.AddHeader(c.RouteHeader)
 	if c.Role == Gateway {
 		p.gw.Lanes, p.gw.LaneHeader, p.gw.Rules = c.Lanes, c.LaneHeaderID, c.Rules
+		p.gw.Baggage, p.gw.BaggageHeader = c.Baggage, c.BaggageHeaderID
 		c.Gateway = gateway.New(p.gw)
 	} else {
 		p.sc.Lanes, p.sc.LaneHeader, p.sc.RouteHeader = c.Lanes, c.LaneHeaderID, c.RouteHeaderID
+		p.sc.Baggage, p.sc.BaggageHeader = c.Baggage, c.BaggageHeaderID
 		c.Sidecar = sidecar.New(p.sc)
 	}
 	return nil

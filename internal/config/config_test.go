@@ -49,7 +49,7 @@ func TestFullConfiguration(t *testing.T) {
 		}
 		var q request.Request
 		q.Reset(c.Index, hs)
-		return c.Gateway.Decide(&q)
+		return c.Gateway.Decide(&q, 1_800_000_000, c.Gateway.NewState())
 	}
 	// trust.match [] trusts every client; sticky.lanes lists gray only;
 	// dev-a falls back to gray on reviews.

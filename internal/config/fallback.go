@@ -29,6 +29,9 @@ func (p *parser) parseFallback() error {
 	if err != nil {
 		return err
 	}
+	if p.cfg.RouteHeader == p.cfg.LaneHeader {
+		return errorf("fallback.route_header", "must differ from lane_header: the lane header travels unchanged")
+	}
 	t := fallback.New(services, parents, lanes)
 	p.cfg.HasFallback = true
 	p.gw.Fallback, p.sc.Fallback = t, t
@@ -80,8 +83,8 @@ func (p *parser) services(services map[string][]lane.ID) binder {
 		for i, k := range ks {
 			kp := join(path, k)
 			key := strings.ToLower(k)
-			if _, err := match.NewHosts([]string{key}); err != nil || strings.HasPrefix(key, "*") {
-				return errorf(kp, "%q is not a host name or service name", k)
+			if err := match.CheckHost(key); err != nil {
+				return errorf(kp, "service %q: %v", k, err)
 			}
 			if _, dup := services[key]; dup {
 				return errorf(kp, "duplicate service (names are case-insensitive)")

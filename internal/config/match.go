@@ -41,6 +41,7 @@ func (p *parser) block(b *match.Block, v gjson.Result, path, salt string) error 
 		opt("query", raw(&query)),
 		opt("path", stringMatch(&b.Path)),
 		opt("method", stringMatch(&b.Method)),
+		opt("source_ip", p.sourceIPs(&b.Sources)),
 		opt("percentage", p.percentage(&b.Pct, salt)),
 	)
 	if err != nil {
@@ -76,6 +77,9 @@ func (p *parser) conds(b *match.Block, v gjson.Result, path, prefix string) erro
 		}
 		if seen[src.Name] {
 			return errorf(np, "duplicate name (header names are case-insensitive)")
+		}
+		if err := p.readable(src, np); err != nil {
+			return err
 		}
 		seen[src.Name] = true
 		var m *match.String
@@ -185,16 +189,42 @@ func (p *parser) percentage(dst **match.Percentage, salt string) binder {
 			return err
 		}
 		for i, k := range keys {
+			ip := kp
+			if key.IsArray() {
+				ip = index(kp, i)
+			}
 			src, err := match.ParseSource(k, p.cfg.Index)
 			if err != nil {
-				if key.IsArray() {
-					kp = index(kp, i)
-				}
-				return errorf(kp, "%v", err)
+				return errorf(ip, "%v", err)
+			}
+			if err := p.readable(src, ip); err != nil {
+				return err
 			}
 			pct.Keys = append(pct.Keys, src)
 		}
 		*dst = pct
+		return nil
+	}
+}
+
+// sourceIPs binds source_ip: addresses and CIDR blocks, IPv4 or IPv6.
+func (p *parser) sourceIPs(dst *match.SourceIPs) binder {
+	return func(v gjson.Result, path string) error {
+		var entries []string
+		if err := stringList(&entries)(v, path); err != nil {
+			return err
+		}
+		if len(entries) == 0 {
+			return errorf(path, "must not be empty (omit source_ip to match every address)")
+		}
+		for i, e := range entries {
+			pfx, err := match.ParsePrefix(e)
+			if err != nil {
+				return errorf(index(path, i), "%v", err)
+			}
+			*dst = append(*dst, pfx)
+		}
+		p.cfg.NeedsSourceIP = true
 		return nil
 	}
 }

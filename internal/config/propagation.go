@@ -13,7 +13,7 @@ import (
 const (
 	DefaultTTL   = 60
 	DefaultSlots = 8192
-	DefaultWays  = 1
+	DefaultWays  = 4
 	// MaxSlots bounds the shared-data footprint one configuration can ask for.
 	MaxSlots = 1 << 20
 	// MaxWays bounds the mappings per slot; a slot value counts them in a byte.
@@ -34,7 +34,9 @@ func (p *parser) parsePropagation() error {
 		opt("ttl", integer(&ttl, 1, 86400)),
 		opt("slots", integer(&slots, 1, MaxSlots)),
 		opt("ways", integer(&ways, 1, MaxWays)),
-		opt("baggage", baggageMember(&p.sc.Baggage)),
+		opt("baggage", func(_ gjson.Result, path string) error {
+			return errorf(path, "moved to the top-level \"baggage\" (configure the same member on the gateway, which owns it)")
+		}),
 	)
 	if err != nil {
 		return err
@@ -51,7 +53,6 @@ func (p *parser) parsePropagation() error {
 		return err
 	}
 	p.sc.TTL, p.sc.Slots, p.sc.Ways = int64(ttl)*1000, slots, ways
-	p.sc.BaggageHeader = p.cfg.Index.AddHeader("baggage")
 	return nil
 }
 

@@ -12,6 +12,8 @@ import (
 // when absent).
 func (p *parser) parseRules() error {
 	var rs []rules.Rule
+	p.inRule = true
+	defer func() { p.inRule = false }()
 	if p.rules.Exists() {
 		items, err := array(p.rules, "rules")
 		if err != nil {
@@ -50,7 +52,9 @@ func (p *parser) rule(v gjson.Result, path string, names map[string]bool) (rules
 	case laneV.Exists():
 		err = p.laneRef(&r.Lane)(laneV, join(path, "lane"))
 	case fromV.Exists():
-		r.LaneFrom, err = p.source(fromV, join(path, "lane_from"))
+		if r.LaneFrom, err = p.source(fromV, join(path, "lane_from")); err == nil {
+			err = p.readable(*r.LaneFrom, join(path, "lane_from"))
+		}
 	default:
 		err = errorf(join(path, "lane"), "required: set lane or lane_from")
 	}
@@ -98,6 +102,21 @@ func (p *parser) source(v gjson.Result, path string) (*match.Source, error) {
 		return nil, errorf(path, "%v", err)
 	}
 	return &src, nil
+}
+
+// readable refuses, inside rules, a source naming the lane or the route
+// header: both are removed from client requests before rules run, so such a
+// rule could only be fooled by a client or never match.
+func (p *parser) readable(src match.Source, path string) error {
+	if !p.inRule || src.Kind != match.FromHeader {
+		return nil
+	}
+	for _, h := range []struct{ name, key string }{{p.cfg.LaneHeader, "lane_header"}, {p.cfg.RouteHeader, "route header"}} {
+		if src.Name == h.name {
+			return errorf(path, "reads %s, the %s: lanedye removes it from client requests before rules run; use trust to let clients choose their lane", h.name, h.key)
+		}
+	}
+	return nil
 }
 
 // hosts compiles a rule's hosts (absent: every host).

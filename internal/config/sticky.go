@@ -23,6 +23,7 @@ func (p *parser) parseSticky() error {
 	}
 	o := sticky.Options{MaxAge: DefaultMaxAge, Path: "/", HTTPOnly: true, SameSite: "Lax"}
 	lanesSet := false
+	var envName string // sticky.secret_env's value, kept for its binder
 	err := object(p.sticky, "sticky",
 		req("cookie", "the cookie name", cookieName(&o.Cookie)),
 		opt("max_age", integer(&o.MaxAge, 1, maxMaxAge)),
@@ -31,12 +32,14 @@ func (p *parser) parseSticky() error {
 		opt("secure", boolean(&o.Secure)),
 		opt("http_only", boolean(&o.HTTPOnly)),
 		opt("same_site", sameSite(&o.SameSite, &o.Secure)),
-		opt("secret", secret(&o.Secret)),
+		opt("secret", secrets(&o.Keys)),
+		opt("secret_env", p.secretEnv(&o.Keys, &envName)),
 		opt("lanes", func(v gjson.Result, path string) error { lanesSet = true; return p.laneList(&o.Lanes)(v, path) }),
 	)
 	if err != nil {
 		return err
 	}
+
 	if !lanesSet {
 		for l := 1; l < p.cfg.Lanes.Len(); l++ {
 			o.Lanes = append(o.Lanes, lane.ID(l))
@@ -96,16 +99,58 @@ func sameSite(dst *string, secure *bool) binder {
 	}
 }
 
-func secret(dst *[]byte) binder {
+// secrets binds sticky.secret: one key, or a list of keys (rotation: the
+// first signs, any verifies).
+func secrets(dst *[][]byte) binder {
 	return func(v gjson.Result, path string) error {
-		var s string
-		if err := str(&s)(v, path); err != nil {
+		ks, err := stringOrList(v, path)
+		if err != nil {
 			return err
 		}
-		if len(s) < sticky.MinSecret {
-			return errorf(path, "must be at least %d bytes, got %d", sticky.MinSecret, len(s))
+		for i, k := range ks {
+			kp := path
+			if v.IsArray() {
+				kp = index(path, i)
+			}
+			if len(k) < sticky.MinKey {
+				return errorf(kp, "must be at least %d bytes, got %d", sticky.MinKey, len(k))
+			}
+			*dst = append(*dst, []byte(k))
 		}
-		*dst = []byte(s)
+		return nil
+	}
+}
+
+// secretEnv binds sticky.secret_env: the name of a VM environment variable
+// holding one key or a comma-separated list of keys.
+func (p *parser) secretEnv(dst *[][]byte, name *string) binder {
+	return func(v gjson.Result, path string) error {
+		if err := str(name)(v, path); err != nil {
+			return err
+		}
+		if *name == "" {
+			return errorf(path, "must name an environment variable")
+		}
+		if p.sticky.Get("secret").Exists() {
+			return errorf(path, "set either secret or secret_env, not both")
+		}
+		if p.env == nil {
+			*dst = [][]byte{[]byte("key resolved where the plugin runs")} // offline check
+			return nil
+		}
+		val, ok := p.env(*name)
+		switch {
+		case !ok:
+			return errorf(path, "the VM environment has no %s (Istio: WasmPlugin vmConfig.env with valueFrom: HOST)", *name)
+		case strings.TrimSpace(val) == "":
+			return errorf(path, "%s is empty", *name)
+		}
+		for i, k := range strings.Split(val, ",") {
+			if k = strings.TrimSpace(k); len(k) < sticky.MinKey {
+				return errorf(path, "key %d of %s must be at least %d bytes, got %d", i+1, *name, sticky.MinKey, len(k))
+			}
+			*dst = append(*dst, []byte(k))
+		}
 		return nil
 	}
 }

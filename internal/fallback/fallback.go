@@ -36,12 +36,34 @@ func New(services map[string][]lane.ID, parents []lane.ID, lanes *lane.Set) *Tab
 		}
 		t.routes[strings.ToLower(svc)] = route
 	}
+	// A Kubernetes FQDN key also stands for its short forms, unless they are
+	// keys of their own.
+	for svc := range services {
+		for _, alias := range shortForms(strings.ToLower(svc)) {
+			if _, own := services[alias]; !own {
+				t.routes[alias] = t.routes[strings.ToLower(svc)]
+			}
+		}
+	}
 	return t
 }
 
-// Route returns the route lane for a request to host (port stripped) in lane l.
-// A key matches the host exactly or its first DNS label; hosts that no key
-// matches are deployed in the default lane only.
+// shortForms returns "<name>.<ns>" and "<name>.<ns>.svc" for a key of the
+// form "<name>.<ns>.svc.<cluster domain>", else nothing.
+func shortForms(key string) []string {
+	labels := strings.Split(key, ".")
+	if len(labels) < 4 || labels[2] != "svc" {
+		return nil
+	}
+	short := labels[0] + "." + labels[1]
+	return []string{short, short + ".svc"}
+}
+
+// Route returns the route lane for a request to host (port stripped) in lane
+// l. A key matches the host exactly or its first DNS label, and a key
+// "<name>.<ns>.svc.<domain>" also matches "<name>.<ns>" and
+// "<name>.<ns>.svc"; hosts that no key matches are deployed in the default
+// lane only.
 func (t *Table) Route(host string, l lane.ID) lane.ID {
 	if r, ok := t.lookup(host); ok {
 		return r[l]

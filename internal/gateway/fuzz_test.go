@@ -35,6 +35,7 @@ func FuzzDecide(f *testing.F) {
 		f.Fatal(err)
 	}
 	ex := gateway.NewExplainer(cfg.Lanes, cfg.Rules)
+	st := cfg.Gateway.NewState()
 	f.Add("shop.example.com:443", "/api/x?lane=gray&p", "x-a: AAB\ncookie: beta=1; uid=9\nx-user-id: 7")
 	f.Add("[::1]:80", "?", "cookie: want=dev-a\ncookie: x-lane=gray.abc\nx-swimlane: gray\nx-token: t")
 	f.Add("", "", "x-lane-route: gray\n: \ncookie: ;;==;\"")
@@ -47,7 +48,7 @@ func FuzzDecide(f *testing.F) {
 		}
 		var r request.Request
 		r.Reset(cfg.Index, hs)
-		d := cfg.Gateway.Decide(&r)
+		d := cfg.Gateway.Decide(&r, 1_800_000_000, st)
 		if int(d.Lane) >= cfg.Lanes.Len() || int(d.Route) >= cfg.Lanes.Len() {
 			t.Fatalf("decision out of range: %+v", d)
 		}

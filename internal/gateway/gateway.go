@@ -9,6 +9,7 @@ import (
 	"github.com/lanedye/lanedye/internal/fallback"
 	"github.com/lanedye/lanedye/internal/lane"
 	"github.com/lanedye/lanedye/internal/match"
+	"github.com/lanedye/lanedye/internal/propagation"
 	"github.com/lanedye/lanedye/internal/request"
 	"github.com/lanedye/lanedye/internal/rules"
 	"github.com/lanedye/lanedye/internal/sticky"
@@ -25,6 +26,10 @@ type Options struct {
 	StickyCookie request.CookieID
 	Rules        *rules.Engine
 	Fallback     *fallback.Table // nil: no route lane
+	// Baggage is the W3C baggage member the gateway owns ("" none): set to
+	// the decided lane, removed for the default lane.
+	Baggage       string
+	BaggageHeader request.HeaderID
 }
 
 // Gateway decides lanes. It is immutable, so many requests can share it.
@@ -35,6 +40,18 @@ func New(o Options) *Gateway { return &Gateway{o: o} }
 
 // Rules returns the rule engine.
 func (g *Gateway) Rules() *rules.Engine { return g.o.Rules }
+
+// State is what one plugin context keeps between requests (the sticky
+// cookies it verified and issued). Each VM has its own.
+type State struct{ cookies *sticky.Cache }
+
+// NewState returns the state a plugin context decides with.
+func (g *Gateway) NewState() *State {
+	if g.o.Sticky == nil {
+		return &State{}
+	}
+	return &State{cookies: g.o.Sticky.NewCache()}
+}
 
 // Decision is the outcome for one request.
 type Decision struct {
@@ -47,10 +64,24 @@ type Decision struct {
 	SetCookie string
 	// Spoofed is true when the client sent a lane header that was not kept.
 	Spoofed bool
+	// Baggage says what becomes of the baggage header: kept as it is, set
+	// to BaggageValue (one header), or removed.
+	Baggage      BaggageOp
+	BaggageValue string
 }
 
-// Decide computes the lane of a request.
-func (g *Gateway) Decide(r *request.Request) Decision {
+// BaggageOp is what the gateway does to the baggage header.
+type BaggageOp uint8
+
+// Baggage operations.
+const (
+	BaggageKeep BaggageOp = iota
+	BaggageSet
+	BaggageRemove
+)
+
+// Decide computes the lane of a request at now (Unix seconds).
+func (g *Gateway) Decide(r *request.Request, now int64, st *State) Decision {
 	o := &g.o
 	d := Decision{Lane: lane.Default, Rule: rules.None, Route: lane.None}
 	decided := false
@@ -61,11 +92,10 @@ func (g *Gateway) Decide(r *request.Request) Decision {
 			d.Spoofed = true
 		}
 	}
+	var exp int64 // a valid cookie's expiry
 	if !decided && o.Sticky != nil {
-		if v, ok := r.Cookie(o.StickyCookie); ok {
-			if l, valid := o.Sticky.Lane(v); valid {
-				d.Lane, d.Source, decided = l, lane.SourceCookie, true
-			}
+		if l, e, ok := g.cookie(r, now, st); ok {
+			d.Lane, d.Source, exp, decided = l, lane.SourceCookie, e, true
 		}
 	}
 	if !decided {
@@ -73,11 +103,62 @@ func (g *Gateway) Decide(r *request.Request) Decision {
 			d.Lane, d.Source, d.Rule = l, lane.SourceRule, id
 		}
 	}
-	if o.Sticky != nil && d.Source != lane.SourceCookie {
-		d.SetCookie = o.Sticky.SetCookie(d.Lane)
+	if o.Sticky != nil && (d.Source != lane.SourceCookie || o.Sticky.Renew(exp, now)) {
+		d.SetCookie = o.Sticky.SetCookie(d.Lane, now, st.cookies)
 	}
 	if o.Fallback != nil {
 		d.Route = o.Fallback.Route(r.Host(), d.Lane)
 	}
+	if o.Baggage != "" {
+		d.Baggage, d.BaggageValue = g.baggage(r, d.Lane)
+	}
 	return d
+}
+
+// cookie returns the lane of the first valid sticky cookie: stale cookies
+// of an old Path or Domain must not hide a valid one.
+func (g *Gateway) cookie(r *request.Request, now int64, st *State) (l lane.ID, exp int64, ok bool) {
+	c := g.o.Sticky
+	first, present := r.Cookie(g.o.StickyCookie)
+	if !present {
+		return lane.None, 0, false
+	}
+	if l, exp, ok = c.Verify(first, now, st.cookies); ok {
+		return l, exp, true
+	}
+	n := 0
+	r.CookieValues(g.o.StickyCookie, func(v string) bool {
+		if n++; n == 1 {
+			return true // the first value, verified above
+		}
+		l, exp, ok = c.Verify(v, now, st.cookies)
+		return !ok
+	})
+	return l, exp, ok
+}
+
+// baggage sets the lane member to the decided lane, or removes it for the
+// default lane, so a client cannot bring a lane in through baggage. Several
+// baggage headers are read as one list and written as one header; a
+// malformed one is left as it is (every reader ignores it).
+func (g *Gateway) baggage(r *request.Request, l lane.ID) (BaggageOp, string) {
+	o := &g.o
+	old, present := r.Joined(o.BaggageHeader)
+	if l == lane.Default {
+		if !present {
+			return BaggageKeep, ""
+		}
+		nb, changed, ok := propagation.BaggageDel(old, o.Baggage)
+		switch {
+		case !ok || !changed:
+			return BaggageKeep, ""
+		case nb == "":
+			return BaggageRemove, ""
+		}
+		return BaggageSet, nb
+	}
+	if nb, ok := propagation.BaggageSet(old, o.Baggage, o.Lanes.Name(l)); ok {
+		return BaggageSet, nb
+	}
+	return BaggageKeep, ""
 }

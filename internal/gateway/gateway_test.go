@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/lanedye/lanedye/internal/config"
@@ -31,7 +32,10 @@ func load(t testing.TB, name string) *config.Config {
 // and the zero-allocation budget of the decision live in internal/perf.
 func TestDecisionOrder(t *testing.T) {
 	cfg := load(t, "seed-gray-router.json")
-	cookie := "x-sticky-version=" + sticky.Sign([]byte("change-me-to-32-random-bytes!!!!"), "v2")
+	const now = 1_800_000_000
+	const key = "change-me-to-32-random-bytes!!!!" // testdata's; max_age 604800
+	cookie := "x-sticky-version=" + sticky.Sign([]byte(key), "v2", now+604800)
+	aging := "x-sticky-version=" + sticky.Sign([]byte(key), "v2", now+302399)
 	for _, tc := range []struct {
 		name    string
 		headers [][2]string
@@ -41,6 +45,12 @@ func TestDecisionOrder(t *testing.T) {
 			func(d gateway.Decision) bool {
 				return d.Source == lane.SourceCookie && d.Lane == 1 && d.SetCookie == ""
 			}},
+		{"a cookie with less than half its life left is renewed", perf.Browser([2]string{"cookie", aging}),
+			func(d gateway.Decision) bool {
+				return d.Source == lane.SourceCookie && strings.Contains(d.SetCookie, "Max-Age=604800")
+			}},
+		{"a stale cookie before a valid one does not hide it", perf.Browser([2]string{"cookie", "x-sticky-version=v2.1.x; " + cookie}),
+			func(d gateway.Decision) bool { return d.Source == lane.SourceCookie && d.SetCookie == "" }},
 		{"a spoofed header is not kept; the rule decides", perf.Browser([2]string{"x-user-region", "beijing"}, [2]string{"x-target-version", "v2"}),
 			func(d gateway.Decision) bool { return d.Source == lane.SourceRule && d.Spoofed && d.SetCookie != "" }},
 		{"nothing: the default lane", perf.Browser(),
@@ -51,7 +61,7 @@ func TestDecisionOrder(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var r request.Request
 			r.Reset(cfg.Index, tc.headers)
-			if d := cfg.Gateway.Decide(&r); !tc.check(d) {
+			if d := cfg.Gateway.Decide(&r, now, cfg.Gateway.NewState()); !tc.check(d) {
 				t.Errorf("%+v", d)
 			}
 		})

@@ -39,10 +39,11 @@ func Bucket(salt, value string) uint64 {
 
 // Block is an AND of conditions.
 type Block struct {
-	Conds  []Cond
-	Path   *String
-	Method *String
-	Pct    *Percentage
+	Conds   []Cond
+	Path    *String
+	Method  *String
+	Sources SourceIPs // source_ip; none: any address
+	Pct     *Percentage
 }
 
 // Match reports whether every condition of the block holds. The percentage is
@@ -55,6 +56,9 @@ func (b *Block) Match(r *request.Request) bool {
 		}
 	}
 	if b.Path != nil && !b.Path.Match(r.Path(), true) {
+		return false
+	}
+	if len(b.Sources) > 0 && !b.Sources.Holds(r.Source()) {
 		return false
 	}
 	for i := range b.Conds {

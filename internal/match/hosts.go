@@ -1,6 +1,7 @@
 package match
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -24,7 +25,9 @@ func (h *Hosts) Key() string {
 // Any reports whether h matches every host.
 func (h *Hosts) Any() bool { return h.any }
 
-// NewHosts compiles host patterns: "name", "*.suffix" or "*".
+// NewHosts compiles host patterns: "name", "*.suffix" or "*". A pattern with
+// a port or a trailing dot could never match (requests are compared by
+// :authority without either) and is an error.
 func NewHosts(patterns []string) (Hosts, error) {
 	var h Hosts
 	if len(patterns) == 0 {
@@ -32,29 +35,46 @@ func NewHosts(patterns []string) (Hosts, error) {
 	}
 	for _, p := range patterns {
 		p = strings.ToLower(p)
-		switch {
-		case p == "*":
+		if p == "*" {
 			h.any = true
-		case strings.HasPrefix(p, "*."):
-			if !validHost(p[2:]) {
-				return Hosts{}, fmt.Errorf("invalid host pattern %q", p)
-			}
+			continue
+		}
+		name, wildcard := strings.CutPrefix(p, "*.")
+		if err := CheckHost(name); err != nil {
+			return Hosts{}, fmt.Errorf("host pattern %q: %w", p, err)
+		}
+		if wildcard {
 			h.suffix = append(h.suffix, p[1:])
-		default:
-			if !validHost(p) {
-				return Hosts{}, fmt.Errorf("invalid host pattern %q (wildcards only as a leading \"*.\")", p)
-			}
+		} else {
 			h.exact = append(h.exact, p)
 		}
 	}
 	return h, nil
 }
 
-func validHost(s string) bool {
-	if s == "" || len(s) > 253 {
-		return false
+// CheckHost reports what is wrong with a host name as configuration (host
+// patterns, fallback service keys): it must be a DNS name or an IPv6
+// literal in brackets, without a port or a trailing dot.
+func CheckHost(s string) error {
+	switch {
+	case s == "" || len(s) > 253:
+		return errors.New("not a host name")
+	case strings.HasSuffix(s, "."):
+		return errors.New("a trailing dot never matches: :authority is compared without it")
+	case strings.HasPrefix(s, "["):
+		if !strings.HasSuffix(s, "]") {
+			return errors.New("a port never matches: :authority is compared without it")
+		}
+		if strings.Trim(s[1:len(s)-1], "0123456789abcdef:.") != "" {
+			return errors.New("not an IPv6 literal")
+		}
+		return nil
+	case strings.Contains(s, ":"):
+		return errors.New("a port never matches: :authority is compared without it")
+	case strings.Trim(s, "abcdefghijklmnopqrstuvwxyz0123456789-._") != "":
+		return errors.New("not a host name (wildcards only as a leading \"*.\")")
 	}
-	return strings.Trim(s, "abcdefghijklmnopqrstuvwxyz0123456789-._[]:") == ""
+	return nil
 }
 
 // Match reports whether host (port stripped) matches. lower says the host has

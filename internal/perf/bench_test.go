@@ -37,10 +37,11 @@ func BenchmarkDecide(b *testing.B) {
 	for name, hs := range DecideCases(BenchSecret) {
 		b.Run(name, func(b *testing.B) {
 			var r request.Request
+			st := cfg.Gateway.NewState()
 			b.ReportAllocs()
 			for b.Loop() {
 				r.Reset(cfg.Index, hs)
-				_ = cfg.Gateway.Decide(&r)
+				_ = cfg.Gateway.Decide(&r, BenchNow, st)
 			}
 		})
 	}

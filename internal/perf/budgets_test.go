@@ -140,11 +140,12 @@ func TestNativeAllocationBudgets(t *testing.T) {
 	for name, hs := range DecideCases(BenchSecret) {
 		t.Run(name, func(t *testing.T) {
 			var r request.Request
+			st := cfg.Gateway.NewState()
 			r.Reset(cfg.Index, hs)
-			if d := cfg.Gateway.Decide(&r); name == "gateway/sticky-cookie" && d.Source != lane.SourceCookie {
+			if d := cfg.Gateway.Decide(&r, BenchNow, st); name == "gateway/sticky-cookie" && d.Source != lane.SourceCookie {
 				t.Fatalf("the sticky case is decided by %v", d.Source)
 			}
-			if n := testing.AllocsPerRun(200, func() { r.Reset(cfg.Index, hs); _ = cfg.Gateway.Decide(&r) }); n != 0 {
+			if n := testing.AllocsPerRun(200, func() { r.Reset(cfg.Index, hs); _ = cfg.Gateway.Decide(&r, BenchNow, st) }); n != 0 {
 				t.Errorf("%.1f allocations per decision", n)
 			}
 		})

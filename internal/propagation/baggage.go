@@ -81,6 +81,33 @@ func BaggageSet(h, name, value string) (string, bool) {
 	return b.String(), true
 }
 
+// BaggageDel returns h without member name (every occurrence), reporting
+// whether it was there. A malformed header is left alone (ok false).
+func BaggageDel(h, name string) (nb string, changed, ok bool) {
+	if len(h) > MaxBaggage {
+		return h, false, false
+	}
+	var b strings.Builder
+	valid := eachMember(h, func(key, _, member string) bool {
+		if key == name {
+			changed = true
+			return true
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(member)
+		return true
+	})
+	if !valid {
+		return h, false, false
+	}
+	if !changed {
+		return h, false, true
+	}
+	return b.String(), true, true
+}
+
 // eachMember walks the list-members of a baggage header, calling f with the
 // key, the raw value and the whole trimmed member. It reports whether the
 // header is well-formed; empty list-members are skipped, as most

@@ -8,6 +8,7 @@
 package request
 
 import (
+	"net/netip"
 	"net/url"
 	"strings"
 
@@ -31,6 +32,8 @@ type Request struct {
 	cookieDone bool
 	cookieSet  uint32
 	cookieVals [maxCookies]string
+
+	source netip.Addr // the downstream address, when the plugin read it
 }
 
 // Reset points r at a new header list (names lower-case, as Envoy delivers
@@ -42,6 +45,7 @@ func (r *Request) Reset(x *Index, headers [][2]string) {
 		r.dup = 0
 		r.cookieDone = false
 		r.cookieSet = 0
+		r.source = netip.Addr{}
 	}
 	r.headers = headers
 	r.x = x
@@ -115,6 +119,32 @@ func (r *Request) Count(id HeaderID) int {
 	return n
 }
 
+// Joined returns every value of header id as one comma-separated list, the
+// form HTTP gives a header sent several times; it allocates only then.
+func (r *Request) Joined(id HeaderID) (string, bool) {
+	v, ok := r.Header(id)
+	if !ok || r.Count(id) == 1 {
+		return v, ok
+	}
+	var b strings.Builder
+	for i := range r.headers {
+		if r.headers[i][0] == r.x.names[id] {
+			if b.Len() > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(r.headers[i][1])
+		}
+	}
+	return b.String(), true
+}
+
+// SetSource records the downstream address. The plugin reads it only for
+// configurations with source_ip conditions.
+func (r *Request) SetSource(a netip.Addr) { r.source = a.Unmap() }
+
+// Source returns the downstream address; the zero Addr when unknown.
+func (r *Request) Source() netip.Addr { return r.source }
+
 // Headers returns the underlying header list.
 func (r *Request) Headers() [][2]string { return r.headers }
 
@@ -131,66 +161,6 @@ func (r *Request) Path() string { return r.path }
 
 // Method returns :method.
 func (r *Request) Method() (string, bool) { return r.Header(Method) }
-
-// Cookie returns the value of the first cookie with id (see Index.AddCookie).
-func (r *Request) Cookie(id CookieID) (string, bool) {
-	if id >= maxCookies {
-		return r.scanCookies(r.x.cnames[id], nil)
-	}
-	if !r.cookieDone {
-		r.cookieDone = true
-		if r.pos[Cookie] != 0 {
-			r.scanCookies("", r.x.cookies)
-		}
-	}
-	if r.cookieSet&(1<<id) == 0 {
-		return "", false
-	}
-	return r.cookieVals[id], true
-}
-
-// scanCookies walks every cookie header once. With ids it records the first
-// value of every indexed name; otherwise it returns the first value of name.
-// HTTP/2 clients may split cookies over several cookie headers.
-func (r *Request) scanCookies(name string, ids map[string]CookieID) (string, bool) {
-	for i := range r.headers {
-		if i+1 < int(r.pos[Cookie]) || r.headers[i][0] != "cookie" {
-			continue
-		}
-		s := r.headers[i][1]
-		for len(s) > 0 {
-			var part string
-			if j := strings.IndexByte(s, ';'); j >= 0 {
-				part, s = s[:j], s[j+1:]
-			} else {
-				part, s = s, ""
-			}
-			eq := strings.IndexByte(part, '=')
-			if eq < 0 {
-				continue
-			}
-			k := httpsyntax.TrimOWS(part[:eq])
-			v := httpsyntax.TrimOWS(part[eq+1:])
-			if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
-				v = v[1 : len(v)-1]
-			}
-			if ids == nil {
-				if k == name {
-					return v, true
-				}
-				continue
-			}
-			if id, ok := ids[k]; ok && id < maxCookies && r.cookieSet&(1<<id) == 0 {
-				r.cookieSet |= 1 << id
-				r.cookieVals[id] = v
-			}
-		}
-		if r.dup&(1<<Cookie) == 0 {
-			break
-		}
-	}
-	return "", false
-}
 
 // Query returns the first value of query parameter name, percent-decoded.
 // Decoding allocates only when the raw value contains an escape.

@@ -45,7 +45,8 @@ func TestParseDirection(t *testing.T) {
 }
 
 func TestStoreAllIDsLookUpFirst(t *testing.T) {
-	c := cfg(t, `{"role":"sidecar","lanes":["gray"],"propagation":{"keys":["traceparent","x-request-id"],"slots":4096}}`)
+	// One mapping per slot: a further id's slot is written blind (cas 0).
+	c := cfg(t, `{"role":"sidecar","lanes":["gray"],"propagation":{"keys":["traceparent","x-request-id"],"slots":4096,"ways":1}}`)
 	for _, strict := range []bool{false, true} {
 		t.Run(fmt.Sprint("strict CAS ", strict), func(t *testing.T) { storeAllLookUpFirst(t, c, strict) })
 	}

@@ -1,16 +1,15 @@
-// Package sticky issues and verifies the lane cookie that keeps a user in a lane.
+// Package sticky issues and verifies the cookie that keeps a user in a lane.
 //
-// A signed cookie value is "<lane>.<base64url(HMAC-SHA256(secret, lane))>".
-// Because the signature depends only on the lane and the secret, every valid
-// value and every Set-Cookie header is computed once at configuration time;
-// checking a request's cookie is a lookup and a constant-time compare, with no
-// hashing or allocation per request.
+// With keys, a value is "<lane>.<exp>.<sig>": exp is its expiry in Unix
+// seconds and sig the unpadded base64url HMAC-SHA256 of "<lane>.<exp>" under
+// the first key; any key verifies (rotation). Expiry is rounded up, so every
+// value issued for a lane within one rounding step is the same string: a
+// plugin context verifies it once and remembers it (Cache), so a valid
+// cookie costs neither an HMAC nor an allocation per request. Without keys
+// the value is the bare lane name, which no server can expire.
 package sticky
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"strconv"
 	"strings"
 
@@ -20,44 +19,55 @@ import (
 // Options are the sticky settings of the configuration.
 type Options struct {
 	Cookie   string
-	MaxAge   int
+	MaxAge   int // seconds
 	Path     string
 	Domain   string
 	Secure   bool
 	HTTPOnly bool
 	SameSite string    // "Strict", "Lax", "None" or "" (attribute omitted)
-	Secret   []byte    // nil: unsigned
+	Keys     [][]byte  // HMAC keys, the first signs; none: unsigned
 	Lanes    []lane.ID // lanes that get a cookie
 }
 
-// MinSecret is the minimum secret length in bytes.
-const MinSecret = 16
+// MinKey is the minimum key length in bytes.
+const MinKey = 16
 
-// Cookie is a compiled sticky cookie.
+// Slack is how far in the future a valid expiry may lie beyond max_age: the
+// most issuing rounds it up.
+const Slack = 3600
+
+// Cookie is a compiled sticky cookie. It is immutable; what a plugin context
+// learns while serving (verified and issued values) lives in a Cache.
 type Cookie struct {
 	name   string
-	signed bool
+	maxAge int64
+	step   int64 // expiry is rounded up to a multiple of step
+	keys   [][]byte
 	lanes  *lane.Set
-	value  []string // per lane: the only valid cookie value; "" when not sticky
-	setHdr []string // per lane: the Set-Cookie header value; "" when not sticky
+	sticky []bool   // per lane: gets a cookie
+	attrs  string   // "; Path=/; Secure; HttpOnly; SameSite=Lax"
+	plain  []string // unsigned: per lane, the whole Set-Cookie value
 }
 
 // New compiles the sticky options for the given lanes.
 func New(o Options, lanes *lane.Set) *Cookie {
 	c := &Cookie{
 		name:   o.Cookie,
-		signed: o.Secret != nil,
+		maxAge: int64(o.MaxAge),
+		step:   min(Slack, max(1, int64(o.MaxAge)/8)),
+		keys:   o.Keys,
 		lanes:  lanes,
-		value:  make([]string, lanes.Len()),
-		setHdr: make([]string, lanes.Len()),
+		sticky: make([]bool, lanes.Len()),
+		attrs:  attributes(o),
 	}
 	for _, l := range o.Lanes {
-		v := lanes.Name(l)
-		if c.signed {
-			v = Sign(o.Secret, v)
+		c.sticky[l] = true
+	}
+	if len(c.keys) == 0 {
+		c.plain = make([]string, lanes.Len())
+		for _, l := range o.Lanes {
+			c.plain[l] = c.name + "=" + lanes.Name(l) + "; Max-Age=" + strconv.Itoa(o.MaxAge) + c.attrs
 		}
-		c.value[l] = v
-		c.setHdr[l] = setCookie(o, v)
 	}
 	return c
 }
@@ -65,67 +75,19 @@ func New(o Options, lanes *lane.Set) *Cookie {
 // Name returns the cookie name.
 func (c *Cookie) Name() string { return c.name }
 
-// Lane returns the lane a request cookie value stands for, if it is valid: the
-// lane is still configured, still sticky, and (when signed) the signature is
-// the one this secret makes.
-func (c *Cookie) Lane(v string) (lane.ID, bool) {
-	name := v
-	if c.signed {
-		i := strings.LastIndexByte(v, '.')
-		if i < 0 {
-			return lane.None, false
-		}
-		name = v[:i]
-	}
-	l, ok := c.lanes.Lookup(name)
-	if !ok || c.value[l] == "" {
-		return lane.None, false
-	}
-	if !constantTimeEqual(v, c.value[l]) {
-		return lane.None, false
-	}
-	return l, true
-}
+// Sticky reports whether lane l gets a cookie.
+func (c *Cookie) Sticky(l lane.ID) bool { return c.sticky[l] }
 
-// constantTimeEqual compares without an early exit so that a forger learns
-// nothing from timing; unlike subtle.ConstantTimeCompare it needs no []byte
-// conversion (which would allocate for values over 32 bytes).
-func constantTimeEqual(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	var d byte
-	for i := 0; i < len(a); i++ {
-		d |= a[i] ^ b[i]
-	}
-	return d == 0
-}
+// Signed reports whether values carry an expiry and a signature.
+func (c *Cookie) Signed() bool { return len(c.keys) > 0 }
 
-// SetCookie returns the Set-Cookie header value for a lane, or "" when the
-// lane does not get a cookie.
-func (c *Cookie) SetCookie(l lane.ID) string { return c.setHdr[l] }
-
-// Sign returns the signed cookie value for a lane.
-func Sign(secret []byte, laneName string) string {
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(laneName))
-	return laneName + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
-}
-
-func setCookie(o Options, v string) string {
+func attributes(o Options) string {
 	var b strings.Builder
-	b.WriteString(o.Cookie)
-	b.WriteByte('=')
-	b.WriteString(v)
-	b.WriteString("; Max-Age=")
-	b.WriteString(strconv.Itoa(o.MaxAge))
 	if o.Path != "" {
-		b.WriteString("; Path=")
-		b.WriteString(o.Path)
+		b.WriteString("; Path=" + o.Path)
 	}
 	if o.Domain != "" {
-		b.WriteString("; Domain=")
-		b.WriteString(o.Domain)
+		b.WriteString("; Domain=" + o.Domain)
 	}
 	if o.Secure {
 		b.WriteString("; Secure")
@@ -134,8 +96,7 @@ func setCookie(o Options, v string) string {
 		b.WriteString("; HttpOnly")
 	}
 	if o.SameSite != "" {
-		b.WriteString("; SameSite=")
-		b.WriteString(o.SameSite)
+		b.WriteString("; SameSite=" + o.SameSite)
 	}
 	return b.String()
 }

@@ -22,6 +22,7 @@ func (m *Module) exportHost(ctx context.Context) error {
 		{"proxy_get_buffer_bytes", m.getBufferBytes},
 		{"proxy_get_property", m.getProperty},
 		{"proxy_get_header_map_pairs", m.getHeaderMapPairs},
+		{"proxy_get_header_map_value", m.getHeaderMapValue},
 		{"proxy_replace_header_map_value", m.replaceHeaderMapValue},
 		{"proxy_add_header_map_value", m.addHeaderMapValue},
 		{"proxy_remove_header_map_value", m.removeHeaderMapValue},

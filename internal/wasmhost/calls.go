@@ -80,6 +80,20 @@ func (m *Module) getHeaderMapPairs(ctx context.Context, mod api.Module, typ, ret
 	return in.returnData(ctx, SerializeMap(*hs), retPtr, retSize)
 }
 
+func (m *Module) getHeaderMapValue(ctx context.Context, mod api.Module, typ, kPtr, kSize, retPtr, retSize uint32) uint32 {
+	in := m.instance(mod, "proxy_get_header_map_value")
+	hs, k, _, ok := in.headerArgs(mod, typ, kPtr, kSize, 0, 0)
+	if !ok {
+		return statusBadArgument
+	}
+	for _, h := range *hs {
+		if h[0] == k { // Envoy's get: the first occurrence
+			return in.returnData(ctx, []byte(h[1]), retPtr, retSize)
+		}
+	}
+	return statusNotFound
+}
+
 func (m *Module) replaceHeaderMapValue(_ context.Context, mod api.Module, typ, kPtr, kSize, vPtr, vSize uint32) uint32 {
 	in := m.instance(mod, "proxy_replace_header_map_value")
 	hs, k, v, ok := in.headerArgs(mod, typ, kPtr, kSize, vPtr, vSize)

@@ -165,38 +165,64 @@ func TestLifecycleReleasesStreams(t *testing.T) {
 	}
 }
 
-// When Envoy refuses a host call the plugin leaves the request as it was,
-// counts the error, and the stream goes on (routing fails open).
-func TestHostCallFailuresFailOpen(t *testing.T) {
-	in, err := module(t).NewInstance(context.Background(), []byte(`{"role":"gateway","lanes":["gray"],
+// When Envoy refuses a host call, routing fails open (the request goes on,
+// the error is counted) but anti-spoofing fails closed: the client's lane
+// header, route header and baggage lane member are removed all the same;
+// only when removing fails too does the request go on as it came.
+func TestHostCallFailuresFailClosed(t *testing.T) {
+	in, err := module(t).NewInstance(context.Background(), []byte(`{"role":"gateway","lanes":["gray"],"baggage":"lane",
 	  "rules":[{"name":"all","lane":"gray"}],"sticky":{"cookie":"x-lane"}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer in.Close()
-	req := [][2]string{{":authority", "a"}, {":path", "/"}, {":method", "GET"}, {"x-swimlane", "spoof"}}
-	for _, call := range []string{"proxy_get_header_map_pairs", "proxy_replace_header_map_value", "proxy_add_header_map_value"} {
-		in.Fail = map[string]bool{call: true}
-		s := run(t, in, nil, append([][2]string(nil), req...), [][2]string{{":status", "200"}})
-		if call == "proxy_get_header_map_pairs" {
-			if got := values(s.Req, "x-swimlane"); len(got) != 1 || got[0] != "spoof" {
-				t.Errorf("%s failing: request changed: %q", call, got)
+	spoofed := [][2]string{{":authority", "a"}, {":path", "/"}, {":method", "GET"},
+		{"x-swimlane", "gray"}, {"x-lane-route", "gray"}, {"baggage", "lane=gray,k=v"}}
+	cases := []struct {
+		fail                 []string
+		lane, route, baggage string
+		errors               uint64
+	}{
+		{[]string{"proxy_get_header_map_pairs"}, "", "", "k=v", 1},
+		{[]string{"proxy_replace_header_map_value"}, "", "", "k=v", 1},
+		{[]string{"proxy_get_header_map_pairs", "proxy_get_header_map_value"}, "", "", "", 1},
+		{[]string{"proxy_get_header_map_pairs", "proxy_remove_header_map_value"}, "gray", "gray", "lane=gray,k=v", 4},
+		{[]string{"proxy_add_header_map_value"}, "gray", "", "lane=gray,k=v", 1}, // only the Set-Cookie fails
+	}
+	for _, c := range cases {
+		t.Run(strings.Join(c.fail, "+"), func(t *testing.T) {
+			in.Fail = map[string]bool{}
+			for _, f := range c.fail {
+				in.Fail[f] = true
 			}
-		}
-		if got := values(s.Rsp, ":status"); len(got) != 1 {
-			t.Errorf("%s failing: response %v", call, s.Rsp)
-		}
-	}
-	in.Fail = nil
-	if err := in.Tick(); err != nil {
-		t.Fatal(err)
-	}
-	if v, _ := in.Counter("lanedye.errors"); v != 3 {
-		t.Errorf("lanedye.errors = %d, want 3", v)
+			before := counter(t, in, "lanedye.errors")
+			s := run(t, in, nil, append([][2]string(nil), spoofed...), [][2]string{{":status", "200"}})
+			in.Fail = nil
+			for name, want := range map[string]string{"x-swimlane": c.lane, "x-lane-route": c.route, "baggage": c.baggage} {
+				if got := strings.Join(values(s.Req, name), ","); got != want {
+					t.Errorf("%s %q, want %q", name, got, want)
+				}
+			}
+			if got := values(s.Rsp, ":status"); len(got) != 1 {
+				t.Errorf("response %v", s.Rsp)
+			}
+			if n := counter(t, in, "lanedye.errors") - before; n != c.errors {
+				t.Errorf("%d errors counted, want %d", n, c.errors)
+			}
+		})
 	}
 	// And it recovers once the host does.
-	s := run(t, in, nil, append([][2]string(nil), req...), nil)
+	s := run(t, in, nil, append([][2]string(nil), spoofed...), nil)
 	if got := values(s.Req, "x-swimlane"); len(got) != 1 || got[0] != "gray" {
 		t.Errorf("after failures: lane %q", got)
 	}
+}
+
+func counter(t *testing.T, in *Instance, name string) uint64 {
+	t.Helper()
+	if err := in.Tick(); err != nil {
+		t.Fatal(err)
+	}
+	v, _ := in.Counter(name)
+	return v
 }

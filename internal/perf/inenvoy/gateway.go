@@ -24,7 +24,15 @@ type Setup struct {
 	// lane's cluster, the others to the default one, as a VirtualService
 	// routing on the lane header does. Both clusters are the upstream.
 	RouteHeader, Lane string
+	// Mix is what this setup's requests carry beyond the common mix.
+	Mix Mix
+	// StickyCookie is the name of the cookie the filter issues and honours
+	// ("" none); Compare fetches a valid one with a dyed request.
+	StickyCookie string
 }
+
+// Clusters returns the names of the lane's cluster and the default one.
+func (s Setup) Clusters() (lane, other string) { return "upstream-" + s.Lane, "upstream-default" }
 
 // Gateway is a running Envoy of one setup and its upstream.
 type Gateway struct {
@@ -36,24 +44,22 @@ type Gateway struct {
 
 // StartGateway starts the upstream and an Envoy with concurrency workers.
 func StartGateway(bin, dir string, s Setup, concurrency int, args ...string) (*Gateway, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	up, upPort, err := serve(http.HandlerFunc(answer))
 	if err != nil {
 		return nil, err
 	}
-	up := &http.Server{Handler: http.HandlerFunc(answer), ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = up.Serve(l) }()
-	upPort := l.Addr().(*net.TCPAddr).Port
 	port, err := mesh.FreePort()
 	if err != nil {
 		_ = up.Close()
 		return nil, err
 	}
+	lane, other := s.Clusters()
 	b := mesh.Bootstrap{
 		Listeners: []mesh.Listener{{Name: "gateway", Port: port, Hosts: []mesh.VirtualHost{{
-			Name: "app", Domains: []string{"*"}, Default: "upstream-default",
-			Rules: []mesh.RouteRule{{Header: s.RouteHeader, Exact: s.Lane, Cluster: "upstream-" + s.Lane}},
+			Name: "app", Domains: []string{"*"}, Default: other,
+			Rules: []mesh.RouteRule{{Header: s.RouteHeader, Exact: s.Lane, Cluster: lane}},
 		}}}},
-		Clusters: []mesh.Cluster{{Name: "upstream-default", Port: upPort}, {Name: "upstream-" + s.Lane, Port: upPort}},
+		Clusters: []mesh.Cluster{{Name: other, Port: upPort}, {Name: lane, Port: upPort}},
 		Plugin:   s.Plugin,
 		Lua:      s.Lua,
 	}
@@ -76,6 +82,18 @@ func (g *Gateway) Stop() {
 	_ = g.upstream.Close()
 }
 
+// serve serves h on a free port of 127.0.0.1.
+func serve(h http.Handler) (*http.Server, int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, 0, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	return srv, l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// answer is the upstream: it answers at once.
 func answer(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("content-type", "text/plain")
 	_, _ = w.Write([]byte("ok\n"))

@@ -71,7 +71,7 @@ type Memory struct {
 
 // MeasureMemory records the Envoy's RSS once idle, then drives requests and
 // records it after each checkpoint (ascending request counts).
-func MeasureMemory(ctx context.Context, g *Gateway, conns int, cookie string, checkpoints ...int) (Memory, error) {
+func MeasureMemory(ctx context.Context, g *Gateway, conns int, m Mix, checkpoints ...int) (Memory, error) {
 	mem := Memory{AfterBytes: map[int]int64{}}
 	time.Sleep(time.Second) // let the start settle
 	var err error
@@ -80,7 +80,7 @@ func MeasureMemory(ctx context.Context, g *Gateway, conns int, cookie string, ch
 	}
 	done := 0
 	for _, c := range checkpoints {
-		r := Drive(ctx, g.URL, done, c-done, conns, cookie)
+		r := Drive(ctx, g.URL, done, c-done, conns, m)
 		if r.Errors > 0 {
 			return mem, fmt.Errorf("%s: %d of %d requests failed", g.Envoy.Name, r.Errors, r.Requests)
 		}
@@ -120,7 +120,7 @@ func MeasureResources(ctx context.Context, bin, dir string, lanedye Setup, concu
 		if err != nil {
 			return r, err
 		}
-		m, err := MeasureMemory(ctx, g, 8, "", Checkpoints...)
+		m, err := MeasureMemory(ctx, g, 8, Mix{}, Checkpoints...)
 		log := g.Envoy.LogText()
 		g.Stop()
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -55,19 +56,39 @@ type report struct {
 	// EnvoyResources: Envoy's RSS with and without lanedye over 100 000
 	// requests, and the module's start times, per worker count.
 	EnvoyResources []inenvoy.Resources `json:"envoy_resources"`
+	// Envoy: the five setups of SPEC's envoy section, in real Envoy.
+	Envoy *inenvoy.Comparison `json:"envoy,omitempty"`
 }
 
+// sectionNames are the parts of the report -only can select.
+func sectionNames() []string { return []string{"native", "wasm", "resources", "envoy"} }
+
 func main() {
+	only := flag.String("only", "", "comma-separated sections to run, of "+strings.Join(sectionNames(), ", ")+
+		"; the others keep their figures from build/bench.json (default: all)")
+	var eo inenvoy.Options
+	flag.IntVar(&eo.Rounds, "rounds", 12, "envoy: interleaved rounds")
+	flag.IntVar(&eo.Window, "window", 1500, "envoy: requests per setup and round")
+	flag.IntVar(&eo.Warmup, "warmup", 1000, "envoy: warm-up requests per setup")
+	flag.Float64Var(&eo.Rate, "rate", 500, "envoy: requests per second (open loop)")
+	flag.IntVar(&eo.Conns, "conns", 16, "envoy: client connections per setup")
+	flag.Parse()
+	run := must(sections(*only))
+	start := time.Now()
 	ctx := context.Background()
-	r := report{Date: time.Now().UTC().Format(time.RFC3339), Native: map[string]native{}, Pages: map[string]uint32{}, RefBytes: map[string]int{}, Slots: 8192}
+	r := report{Native: map[string]native{}, Pages: map[string]uint32{}, RefBytes: map[string]int{}, Slots: 8192}
+	if *only != "" {
+		// Keep the sections not run now.
+		if b, err := os.ReadFile("build/bench.json"); err == nil {
+			check(json.Unmarshal(b, &r))
+		}
+	}
+	r.Date = time.Now().UTC().Format(time.RFC3339)
 	if v, err := exec.Command("go", "env", "GOVERSION").Output(); err == nil {
 		r.GoVersion = strings.TrimSpace(string(v))
 	}
-	wasm := must(os.ReadFile("build/lanedye.wasm"))
-	r.WasmBytes = len(wasm)
-	r.InitialPages = must(perf.InitialPages(ctx, wasm))
-
-	// The reference plugins, built now with the same toolchain and flags.
+	// The reference plugins, built now with the same toolchain and flags:
+	// the wasm section compares with both, the envoy section loads noop.
 	refs := map[string][]byte{}
 	for _, name := range []string{"noop", "headers"} {
 		out := filepath.Join("build", "ref-"+name+".wasm")
@@ -78,9 +99,47 @@ func main() {
 		refs[name] = must(os.ReadFile(out))
 		r.RefBytes[name] = len(refs[name])
 	}
+	if run["native"] {
+		fmt.Fprintln(os.Stderr, "native benchmarks…")
+		r.Native = must(nativeBenchmarks())
+	}
+	if run["wasm"] {
+		wasmSection(ctx, &r, refs)
+	}
+	if run["resources"] || run["envoy"] {
+		envoySections(ctx, &r, run, eo)
+	}
+	js := must(json.MarshalIndent(r, "", "  "))
+	check(os.WriteFile("build/bench.json", append(js, '\n'), 0o644))
+	printReport(r, run)
+	fmt.Printf("written: build/bench.json (report: %.0f s)\n", time.Since(start).Seconds())
+}
 
-	fmt.Fprintln(os.Stderr, "native benchmarks…")
-	r.Native = must(nativeBenchmarks())
+// sections parses -only.
+func sections(only string) (map[string]bool, error) {
+	run := map[string]bool{}
+	for _, s := range sectionNames() {
+		run[s] = only == ""
+	}
+	if only == "" {
+		return run, nil
+	}
+	for _, s := range strings.Split(only, ",") {
+		s = strings.TrimSpace(s)
+		if _, ok := run[s]; !ok {
+			return nil, fmt.Errorf("-only: unknown section %q (want some of %s)", s, strings.Join(sectionNames(), ", "))
+		}
+		run[s] = true
+	}
+	return run, nil
+}
+
+// wasmSection measures the module in the wazero host: size, per-request
+// cost beside the references, and linear memory over a long soak.
+func wasmSection(ctx context.Context, r *report, refs map[string][]byte) {
+	wasm := must(os.ReadFile("build/lanedye.wasm"))
+	r.WasmBytes = len(wasm)
+	r.InitialPages = must(perf.InitialPages(ctx, wasm))
 
 	fmt.Fprintln(os.Stderr, "wasm harness…")
 	seed := must(perf.ShippedGatewayConfig("."))
@@ -97,20 +156,30 @@ func main() {
 	r.Pages["sidecar_after_10k"], r.Pages["sidecar_after_1M"] = pages[10_000], pages[1_000_000]
 	r.SharedKeys = sc.SharedKeys()
 	m.Close(ctx)
+}
 
-	fmt.Fprintln(os.Stderr, "Envoy: RSS over 100 000 requests with and without lanedye, --concurrency 1 and 4…")
+// envoySections runs the sections in real Envoy: memory over a long run,
+// and the five setups compared.
+func envoySections(ctx context.Context, r *report, run map[string]bool, eo inenvoy.Options) {
 	bin := must(envoy.Binary("."))
 	dir := must(os.MkdirTemp("", "lanedye-bench-"))
 	defer os.RemoveAll(dir)
-	abs := must(filepath.Abs("build/lanedye.wasm"))
-	gwSetup := inenvoy.Setup{Name: "lanedye_gateway", RouteHeader: "x-swimlane", Lane: "gray", Plugin: mesh.Plugin{Wasm: abs, Config: string(seed)}}
-	for _, c := range []int{1, 4} {
-		r.EnvoyResources = append(r.EnvoyResources, must(inenvoy.MeasureResources(ctx, bin, dir, gwSetup, c)))
+	if run["resources"] {
+		fmt.Fprintln(os.Stderr, "Envoy: RSS over 100 000 requests with and without lanedye, --concurrency 1 and 4…")
+		seed := must(perf.ShippedGatewayConfig("."))
+		abs := must(filepath.Abs("build/lanedye.wasm"))
+		gwSetup := inenvoy.Setup{Name: "lanedye_gateway", RouteHeader: "x-swimlane", Lane: "gray", Plugin: mesh.Plugin{Wasm: abs, Config: string(seed)}}
+		r.EnvoyResources = nil
+		for _, c := range []int{1, 4} {
+			r.EnvoyResources = append(r.EnvoyResources, must(inenvoy.MeasureResources(ctx, bin, dir, gwSetup, c)))
+		}
 	}
-
-	js := must(json.MarshalIndent(r, "", "  "))
-	check(os.WriteFile("build/bench.json", append(js, '\n'), 0o644))
-	printReport(r)
+	if run["envoy"] {
+		fmt.Fprintf(os.Stderr, "Envoy: five setups, %d interleaved rounds of %d requests each at %.0f req/s…\n", eo.Rounds, eo.Window, eo.Rate)
+		eo.Log = os.Stderr
+		c := must(inenvoy.Compare(ctx, bin, dir, ".", eo))
+		r.Envoy = &c
+	}
 }
 
 // compare measures lanedye and both references on the same streams: a
@@ -166,11 +235,7 @@ func nativeBenchmarks() (map[string]native, error) {
 		if !ok {
 			continue
 		}
-		_, sub := b.Name.Parts()
-		name := strings.TrimPrefix(string(sub[0]), "/")
-		for _, s := range sub[1:] {
-			name += string(s)
-		}
+		name := benchName(b.Name)
 		var n native
 		n.NsPerOp, _ = b.Value("sec/op")
 		n.NsPerOp *= 1e9
@@ -185,7 +250,40 @@ func nativeBenchmarks() (map[string]native, error) {
 	return res, rd.Err()
 }
 
-func printReport(r report) {
+// benchName is a benchmark's key in the report: Decide's cases name their
+// kind ("gateway/header-rule"), other benchmarks' sub-benchmarks get the
+// benchmark's name ("sidecar/inbound"). The GOMAXPROCS suffix ("-2") is
+// dropped, so keys do not change with the machine.
+func benchName(n benchfmt.Name) string {
+	base, parts := n.Parts()
+	var sub string
+	for _, p := range parts {
+		if p[0] != '-' {
+			sub += string(p)
+		}
+	}
+	if kind := strings.ToLower(strings.TrimPrefix(string(base), "Benchmark")); kind != "decide" {
+		return kind + sub
+	}
+	return strings.TrimPrefix(sub, "/")
+}
+
+func printReport(r report, run map[string]bool) {
+	if run["native"] {
+		printNative(r)
+	}
+	if run["wasm"] {
+		printWasm(r)
+	}
+	if run["resources"] {
+		printResources(r)
+	}
+	if run["envoy"] && r.Envoy != nil {
+		printEnvoy(*r.Envoy)
+	}
+}
+
+func printNative(r report) {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NATIVE DECISION\tns/op\tallocs/op")
 	var names []string
@@ -198,7 +296,10 @@ func printReport(r report) {
 	}
 	tw.Flush()
 	fmt.Println()
-	tw = tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+}
+
+func printWasm(r report) {
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "WASM (wazero, full lifecycle)\tlanedye µs/req\tnoop µs/req\theaders µs/req\t× headers\t× noop")
 	for _, row := range []struct {
 		name string
@@ -225,6 +326,9 @@ func printReport(r report) {
 		r.Pages["gateway_after_10k"], r.Pages["gateway_after_1M"], r.Pages["sidecar_after_10k"], r.Pages["sidecar_after_1M"])
 	fmt.Printf("shared-data keys after 1M distinct ids: %d (slots %d)\n", r.SharedKeys, r.Slots)
 	fmt.Println()
+}
+
+func printResources(r report) {
 	for _, e := range r.EnvoyResources {
 		for _, name := range []string{"none", "lanedye_gateway"} {
 			run := e.RSSMiB[name]
@@ -236,7 +340,23 @@ func printReport(r report) {
 		}
 		fmt.Printf("Envoy --concurrency %d: module load %.0f ms (main thread), worker VM start %v ms\n", e.Concurrency, e.LoadMs, e.WorkerVMMs)
 	}
-	fmt.Println("\nwritten: build/bench.json")
+	fmt.Println()
+}
+
+func printEnvoy(c inenvoy.Comparison) {
+	fmt.Printf("ENVOY %s, --concurrency %d, open loop at %.0f req/s, median of %d interleaved rounds of %d requests (%.0f s)\n",
+		c.Version, c.Concurrency, c.RateRPS, c.Rounds, c.RequestsPerRound, c.WallSeconds)
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "setup\tCPU µs/req\t− none, paired\t(quartiles)\tp50 ms\tp99 ms\tRSS MiB\tgray\t")
+	for _, n := range inenvoy.Names() {
+		q := c.AddedQuartiles[n]
+		fmt.Fprintf(tw, "%s\t%.1f\t%+.1f\t(%.0f–%.0f)\t%.2f\t%.2f\t%.1f\t%.0f %%\t\n", n, c.CPUUsPerRequest[n], c.AddedCPUUsPerRequest[n],
+			q[0], q[1], c.P50Ms[n], c.P99Ms[n], c.RSSMiB[n], c.GrayShare[n]*100)
+	}
+	tw.Flush()
+	fmt.Printf("(lanedye_gateway − none) / (lua_seed − none)  = %.2f\n", c.Ratios.GatewayToLua)
+	fmt.Printf("(lanedye_gateway − none) / (noop_wasm − none) = %.2f\n", c.Ratios.GatewayToNoop)
+	fmt.Printf("lanedye_sidecar_hop / lanedye_gateway         = %.2f\n", c.Ratios.HopToGateway)
 }
 
 func must[T any](v T, err error) T {

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/tidwall/gjson"
+	"sigs.k8s.io/yaml"
+
+	"github.com/lanedye/lanedye/internal/cli/input"
+	"github.com/lanedye/lanedye/internal/istiocrd"
+)
+
+// objects returns the manifests of YAML text by "Kind/name", as generic
+// values (comments and formatting gone).
+func objects(t *testing.T, data []byte) map[string]any {
+	t.Helper()
+	out := map[string]any{}
+	for _, doc := range istiocrd.SplitYAML(data) {
+		var obj map[string]any
+		if err := yaml.Unmarshal(doc, &obj); err != nil {
+			t.Fatal(err)
+		}
+		meta, _ := obj["metadata"].(map[string]any)
+		kind, _ := obj["kind"].(string)
+		name, _ := meta["name"].(string)
+		if kind != "" && name != "" {
+			out[kind+"/"+name] = obj
+		}
+	}
+	return out
+}
+
+func keys(m map[string]any) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// render of the shipped sidecar configuration gives the routing of
+// deploy/example: the DestinationRules of all three services and the
+// VirtualServices of the two that sidecars route on the route header
+// (frontend is routed at the gateway, on the lane header). Everything it
+// writes validates against Istio's CRD schemas.
+func TestRenderRegeneratesTheExample(t *testing.T) {
+	out, errs, code := lanedye(t, "", "render", "-f", repo("deploy/plugins/wasmplugin-sidecar.yaml"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	crds, err := istiocrd.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, doc := range istiocrd.SplitYAML([]byte(out)) {
+		if kind, errs := crds.Validate(doc); len(errs) > 0 {
+			t.Errorf("rendered %s does not validate: %v", kind, errs)
+		}
+	}
+	rendered := objects(t, []byte(out))
+	example := map[string]any{}
+	files, _ := filepath.Glob(repo("deploy/example/*.yaml"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range objects(t, b) {
+			example[k] = v
+		}
+	}
+	want := []string{"DestinationRule/checkout", "DestinationRule/frontend", "DestinationRule/payment",
+		"VirtualService/checkout", "VirtualService/frontend", "VirtualService/payment"}
+	if got := keys(rendered); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("rendered %v, want %v", got, want)
+	}
+	for _, k := range []string{"DestinationRule/checkout", "DestinationRule/frontend", "DestinationRule/payment", "VirtualService/checkout", "VirtualService/payment"} {
+		t.Run(k, func(t *testing.T) {
+			if !reflect.DeepEqual(rendered[k], example[k]) {
+				g, _ := json.Marshal(rendered[k])
+				w, _ := json.Marshal(example[k])
+				t.Errorf("rendered\n%s\ndeploy/example\n%s", g, w)
+			}
+		})
+	}
+}
+
+// render fallback of deploy/example's Deployments gives the shipped
+// sidecar's fallback.services.
+func TestRenderFallbackMatchesTheShippedTable(t *testing.T) {
+	files, _ := filepath.Glob(repo("deploy/example/*.yaml"))
+	sc := repo("deploy/plugins/wasmplugin-sidecar.yaml")
+	out, errs, code := lanedye(t, "", append([]string{"render", "fallback", "-f", sc}, files...)...)
+	if code != 0 || errs != "" {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var got struct{ Services map[string][]string }
+	if err := yaml.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	found := input.LoadFile(sc)
+	var want map[string][]string
+	if err := json.Unmarshal([]byte(gjson.GetBytes(found.Configs[0].JSON, "fallback.services").Raw), &want); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Services, want) {
+		t.Errorf("render fallback: %v\nshipped: %v", got.Services, want)
+	}
+}
