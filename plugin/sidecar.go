@@ -82,7 +82,7 @@ func (h *httpContext) sidecar() {
 		}
 	}
 	if res.Baggage != "" {
-		if err := proxywasm.ReplaceHttpRequestHeader("baggage", res.Baggage); err != nil {
+		if err := setRequestHeader("baggage", res.Baggage, r.Count(cfg.BaggageHeaderID)); err != nil {
 			m.failed()
 		}
 	}

@@ -374,3 +374,67 @@ func TestSidecarHostileInput(t *testing.T) {
 		}
 	})
 }
+
+// SPEC v2 on a sidecar: several baggage headers are one list, inbound
+// responses explain the lane the application was told, and the application's
+// unknown lane header counts as absent.
+func TestSidecarV2(t *testing.T) {
+	const tp = "00-11111111111111111111111111111111-2222222222222222-01"
+	vmTest(t, func(t *testing.T, vm types.VMContext) {
+		h := startPlugin(t, vm, sidecarConfig(60, 64, "", `,"baggage":"lane"`))
+		t.Run("two baggage headers in, one list", func(t *testing.T) {
+			ex := h.in("baggage", "a=1", "baggage", "lane=dev-a,b=2", "x-corr", "v2-1")
+			if got := one(t, ex.req, "x-swimlane"); got != "dev-a" {
+				t.Errorf("lane %q", got)
+			}
+			if got := one(t, ex.resp, "x-lanedye-decision"); got != "lane=dev-a; source=baggage" {
+				t.Errorf("inbound decision %q", got)
+			}
+		})
+		t.Run("two baggage headers out, one header", func(t *testing.T) {
+			h.in("x-swimlane", "gray", "traceparent", tp)
+			ex := h.out("svc-b", "traceparent", tp, "baggage", "a=1", "baggage", "lane=x,b=2")
+			if got := get(ex.req, "baggage"); len(got) != 1 || got[0] != "a=1,lane=gray,b=2" {
+				t.Errorf("baggage %q", got)
+			}
+		})
+		t.Run("inbound debug", func(t *testing.T) {
+			for kv, want := range map[string]string{"gray": "lane=gray; source=header", "": "lane=base; source=default"} {
+				var hs []string
+				if kv != "" {
+					hs = []string{"x-swimlane", kv}
+				}
+				if got := one(t, h.in(hs...).resp, "x-lanedye-decision"); got != want {
+					t.Errorf("inbound %q: decision %q, want %q", kv, got, want)
+				}
+			}
+		})
+		t.Run("unknown app lane is replaced by a found mapping, else left", func(t *testing.T) {
+			h.in("x-swimlane", "gray", "x-corr", "v2-2")
+			if got := one(t, h.out("svc-b", "x-corr", "v2-2", "x-swimlane", "bogus").req, "x-swimlane"); got != "gray" {
+				t.Errorf("with a mapping: %q", got)
+			}
+			if got := one(t, h.out("svc-b", "x-corr", "v2-none", "x-swimlane", "bogus").req, "x-swimlane"); got != "bogus" {
+				t.Errorf("without a mapping: %q", got)
+			}
+		})
+	})
+}
+
+// A Kubernetes FQDN service key also matches its short forms.
+func TestSidecarFQDNServiceKeys(t *testing.T) {
+	fb := `,"fallback":{"services":{"ratings.prod.svc.cluster.local":["gray"],"reviews.prod":["dev-a"]}}`
+	vmTest(t, func(t *testing.T, vm types.VMContext) {
+		h := startPlugin(t, vm, sidecarConfig(60, 64, "", fb))
+		for host, want := range map[string]string{
+			"ratings.prod.svc.cluster.local": "gray", "ratings.prod.svc": "gray", "ratings.prod": "gray",
+			"ratings.prod:9080": "gray", "ratings": "base", "ratings.other": "base", "reviews.prod.svc.cluster.local": "base",
+		} {
+			t.Run(host, func(t *testing.T) {
+				if got := one(t, h.out(host, "x-swimlane", "gray").req, "x-lane-route"); got != want {
+					t.Errorf("route %q, want %q", got, want)
+				}
+			})
+		}
+	})
+}

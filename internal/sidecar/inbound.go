@@ -21,7 +21,7 @@ func (s *Sidecar) Inbound(r *request.Request, st propagation.Store, now int64) R
 	o := &s.o
 	res := s.fromHeader(r)
 	if res.Lane == lane.None && o.Baggage != "" {
-		if b, ok := r.Header(o.BaggageHeader); ok {
+		if b, ok := r.Joined(o.BaggageHeader); ok {
 			if v, ok := propagation.BaggageGet(b, o.Baggage); ok {
 				if l, known := o.Lanes.Lookup(v); known {
 					// The application sees the lane as a header too.

@@ -54,7 +54,7 @@ func (s *Sidecar) lookup(r *request.Request, st propagation.Store, now int64, re
 		res.Hit = true
 		res.Lane, res.Source, res.SetLane = l, lane.SourcePropagated, true
 		if o.Baggage != "" {
-			old, _ := r.Header(o.BaggageHeader)
+			old, _ := r.Joined(o.BaggageHeader)
 			if nb, ok := propagation.BaggageSet(old, o.Baggage, o.Lanes.Name(l)); ok {
 				res.Baggage = nb
 			}
