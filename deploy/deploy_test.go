@@ -4,6 +4,7 @@ package deploy
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -83,6 +84,16 @@ func TestExampleKustomization(t *testing.T) {
 	}
 	var got []string
 	plugins := 0
+	secrets := map[string]string{}
+	for _, doc := range istiocrd.SplitYAML(rendered) {
+		var sec struct {
+			Kind       string
+			StringData map[string]string `json:"stringData"`
+		}
+		if yaml.Unmarshal(doc, &sec) == nil && sec.Kind == "Secret" {
+			maps.Copy(secrets, sec.StringData)
+		}
+	}
 	for _, doc := range istiocrd.SplitYAML(rendered) {
 		kind, errs := crds.Validate(doc)
 		for _, e := range errs {
@@ -99,7 +110,10 @@ func TestExampleKustomization(t *testing.T) {
 		got = append(got, kind+"/"+obj.Metadata.Name)
 		if kind == "WasmPlugin" {
 			plugins++
-			if _, err := config.Parse(obj.Spec.PluginConfig); err != nil {
+			// The gateway's sticky key comes from the proxy's environment,
+			// which the rendered Secret feeds.
+			env := func(k string) (string, bool) { v, ok := secrets[k]; return v, ok }
+			if _, err := config.Parse(obj.Spec.PluginConfig, config.WithEnv(env)); err != nil {
 				t.Errorf("WasmPlugin %s: pluginConfig rejected by the plugin: %v", obj.Metadata.Name, err)
 			}
 		}
@@ -108,7 +122,7 @@ func TestExampleKustomization(t *testing.T) {
 	want := []string{
 		"Deployment/checkout-base", "Deployment/frontend-base", "Deployment/frontend-gray", "Deployment/payment-base", "Deployment/payment-gray",
 		"DestinationRule/checkout", "DestinationRule/frontend", "DestinationRule/payment", "Gateway/myapp", "Namespace/lanedye-demo",
-		"Service/checkout", "Service/frontend", "Service/payment",
+		"Secret/lanedye-sticky", "Service/checkout", "Service/frontend", "Service/payment",
 		"VirtualService/checkout", "VirtualService/frontend", "VirtualService/payment",
 		"WasmPlugin/lanedye-gateway", "WasmPlugin/lanedye-sidecar",
 	}

@@ -60,6 +60,19 @@ func startGatewayUnderXDS(t *testing.T, bin string, x *xdsServer, laneHeader str
 // application saw and the Set-Cookie values of the response.
 func (g *gatewayUnderXDS) send(t *testing.T, status int, kv ...string) (string, []string) {
 	t.Helper()
+	hop, cookies := g.hop(t, status, kv...)
+	return hop.Lane, cookies
+}
+
+// baggage returns the baggage the application saw for a request.
+func (g *gatewayUnderXDS) baggage(t *testing.T, kv ...string) string {
+	t.Helper()
+	hop, _ := g.hop(t, http.StatusOK, kv...)
+	return hop.Baggage
+}
+
+func (g *gatewayUnderXDS) hop(t *testing.T, status int, kv ...string) (mesh.Hop, []string) {
+	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, g.url+"/", nil)
 	req.Host = mesh.GatewayHost
 	for i := 0; i+1 < len(kv); i += 2 {
@@ -74,13 +87,13 @@ func (g *gatewayUnderXDS) send(t *testing.T, status int, kv ...string) (string, 
 		t.Fatalf("status %d, want %d", resp.StatusCode, status)
 	}
 	if status != http.StatusOK {
-		return "", nil
+		return mesh.Hop{}, nil
 	}
 	var hops []mesh.Hop
 	if err := json.NewDecoder(resp.Body).Decode(&hops); err != nil || len(hops) != 1 {
 		t.Fatalf("%v %v", hops, err)
 	}
-	return hops[0].Lane, resp.Header.Values("Set-Cookie")
+	return hops[0], resp.Header.Values("Set-Cookie")
 }
 
 func freePort(t *testing.T) int {
@@ -107,10 +120,10 @@ func TestConfigLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lc := &lifecycle{wasm: wasm, shipped: string(topo.Gateway), x: startXDS(t)}
+	lc := &lifecycle{wasm: wasm, shipped: string(topo.Gateway), env: topo.GatewayEnv, x: startXDS(t)}
 	// Served before Envoy starts: its listener warms until the version
 	// arrives.
-	first := lc.x.push(t, "gateway", istioFilter(wasm, lc.shipped, open))
+	first := lc.x.push(t, "gateway", istioFilter(wasm, lc.shipped, lc.env, open))
 	lc.g = startGatewayUnderXDS(t, bin, lc.x, topo.LaneHeader)
 	if nack := lc.x.answer(t, first); nack != "" {
 		t.Fatalf("deploy/'s configuration rejected: %s", nack)
@@ -121,6 +134,7 @@ func TestConfigLifecycle(t *testing.T) {
 		run  func(*testing.T)
 	}{
 		{"shipped configuration dyes", lc.dyes},
+		{"key rotation applies live", lc.rotation},
 		{"rollback switch applies live", lc.rollback},
 		{"invalid configuration is rejected, the previous one keeps serving", lc.invalid},
 		{"corrupt module is rejected, the previous configuration keeps serving", lc.corrupt},
@@ -138,6 +152,7 @@ const open, closed = wasmv3.FailurePolicy_FAIL_OPEN, wasmv3.FailurePolicy_FAIL_C
 // TestConfigLifecycle.
 type lifecycle struct {
 	wasm, shipped string
+	env           map[string]string
 	x             *xdsServer
 	g             *gatewayUnderXDS
 	pid           int
@@ -147,7 +162,7 @@ type lifecycle struct {
 // apply serves a WasmPlugin's filter and returns Envoy's answer ("" ACK).
 func (lc *lifecycle) apply(t *testing.T, module, cfg string, policy wasmv3.FailurePolicy) string {
 	t.Helper()
-	return lc.x.answer(t, lc.x.push(t, "gateway", istioFilter(module, cfg, policy)))
+	return lc.x.answer(t, lc.x.push(t, "gateway", istioFilter(module, cfg, lc.env, policy)))
 }
 
 func (lc *lifecycle) mustApply(t *testing.T, module, cfg string, policy wasmv3.FailurePolicy) {
@@ -178,6 +193,30 @@ func (lc *lifecycle) dyes(t *testing.T) {
 	}
 	lc.grayCookie, _, _ = strings.Cut(cookies[0], ";")
 	lc.wantLane(t, "gray", "cookie", lc.grayCookie)
+}
+
+// rotation moves the sticky key live: first [new, old] (the old key's cookies
+// still count, new ones are signed with the new key), then [new] alone.
+func (lc *lifecycle) rotation(t *testing.T) {
+	const newKey = "fedcba9876543210-rotated-key"
+	oldKey := lc.env["LANEDYE_STICKY_SECRET"]
+	withKeys := func(keys ...string) string {
+		cfg, _ := sjson.Delete(lc.shipped, "sticky.secret_env")
+		cfg, _ = sjson.Set(cfg, "sticky.secret", keys)
+		return cfg
+	}
+	lc.mustApply(t, lc.wasm, withKeys(newKey, oldKey), open)
+	lc.wantLane(t, "gray", "cookie", lc.grayCookie)
+	lane, cookies := lc.g.send(t, http.StatusOK, "x-user-id", "12340")
+	if lane != "gray" || len(cookies) != 1 || !signedBy(cookies[0], newKey) {
+		t.Fatalf("during rotation: lane %q, Set-Cookie %q (want the new key's)", lane, cookies)
+	}
+	rotated, _, _ := strings.Cut(cookies[0], ";")
+	lc.mustApply(t, lc.wasm, withKeys(newKey), open)
+	lc.wantLane(t, "base", "cookie", lc.grayCookie)
+	lc.wantLane(t, "gray", "cookie", rotated)
+	lc.notRestarted(t)
+	lc.mustApply(t, lc.wasm, lc.shipped, open)
 }
 
 func (lc *lifecycle) rollback(t *testing.T) {
@@ -256,7 +295,7 @@ func TestCorruptModuleOnAFreshProxy(t *testing.T) {
 		t.Fatal(err)
 	}
 	x := startXDS(t)
-	v := x.push(t, "gateway", istioFilter(corrupt, string(topo.Gateway), wasmv3.FailurePolicy_FAIL_OPEN))
+	v := x.push(t, "gateway", istioFilter(corrupt, string(topo.Gateway), topo.GatewayEnv, wasmv3.FailurePolicy_FAIL_OPEN))
 	g := startGatewayUnderXDS(t, bin, x, topo.LaneHeader)
 	if nack := x.answer(t, v); nack == "" {
 		t.Fatal("Envoy accepted a truncated module")

@@ -121,13 +121,15 @@ func (x *xdsServer) answer(t *testing.T, v string) string {
 }
 
 // wasmFilter is the filter configuration istiod generates for a WasmPlugin
-// once the istio-agent has fetched its module to a local file.
-func wasmFilter(module, pluginConfig string, policy wasmv3.FailurePolicy) *wasmfilterv3.Wasm {
+// once the istio-agent has fetched its module to a local file; env is the
+// VM's environment (vmConfig.env, with the proxy's values for HOST).
+func wasmFilter(module, pluginConfig string, env map[string]string, policy wasmv3.FailurePolicy) *wasmfilterv3.Wasm {
 	cfg, _ := anypb.New(wrapperspb.String(pluginConfig))
 	return &wasmfilterv3.Wasm{Config: &wasmv3.PluginConfig{
 		Name: "lanedye", RootId: "lanedye", Configuration: cfg, FailurePolicy: policy,
 		Vm: &wasmv3.PluginConfig_VmConfig{VmConfig: &wasmv3.VmConfig{
 			VmId: "lanedye", Runtime: "envoy.wasm.runtime.v8",
+			EnvironmentVariables: &wasmv3.EnvironmentVariables{KeyValues: env},
 			Code: &corev3.AsyncDataSource{Specifier: &corev3.AsyncDataSource_Local{
 				Local: &corev3.DataSource{Specifier: &corev3.DataSource_Filename{Filename: module}},
 			}},
@@ -141,10 +143,10 @@ func wasmFilter(module, pluginConfig string, policy wasmv3.FailurePolicy) *wasmf
 // RBAC filter in its place: without rules (every request passes, untouched)
 // for failStrategy FAIL_OPEN, with empty rules (every request is denied) for
 // FAIL_CLOSE.
-func istioFilter(module, pluginConfig string, policy wasmv3.FailurePolicy) proto.Message {
+func istioFilter(module, pluginConfig string, env map[string]string, policy wasmv3.FailurePolicy) proto.Message {
 	b, err := os.ReadFile(module)
 	if err == nil && bytes.HasPrefix(b, []byte("\x00asm")) {
-		return wasmFilter(module, pluginConfig, policy)
+		return wasmFilter(module, pluginConfig, env, policy)
 	}
 	if policy == wasmv3.FailurePolicy_FAIL_OPEN {
 		return &rbacfilterv3.RBAC{RulesStatPrefix: "wasm-default-allow"}

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/lanedye/lanedye/internal/perf"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -13,8 +14,6 @@ import (
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/proxytest"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 	"github.com/tidwall/sjson"
-
-	"github.com/lanedye/lanedye/internal/cli/input"
 )
 
 // corpusRequest is one generated request, as explain's flags and as the
@@ -75,11 +74,13 @@ func TestExplainAgreesWithTheModule(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	shipped := input.LoadFile(repo("deploy/plugins/wasmplugin-gateway.yaml"))
-	if len(shipped.Configs) != 1 {
-		t.Fatalf("shipped gateway: %+v", shipped)
+	// The shipped gateway with its sticky key inline: the emulator gives the
+	// module no environment for secret_env.
+	shipped, err := perf.ShippedGatewayConfig(repo("."))
+	if err != nil {
+		t.Fatal(err)
 	}
-	withDebug, err := sjson.SetBytes(shipped.Configs[0].JSON, "debug", true)
+	withDebug, err := sjson.SetBytes(shipped, "debug", true)
 	if err != nil {
 		t.Fatal(err)
 	}

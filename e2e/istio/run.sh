@@ -44,6 +44,9 @@ echo "== apply deploy/example with the image from the local registry"
 kubectl kustomize deploy/example \
   | sed "s#oci://registry.example.com/lanedye/lanedye:v0.1.0#oci://${IMAGE_CLUSTER}#" \
   | kubectl apply -f -
+# The sticky key reaches the gateway VM through the proxy's environment.
+kubectl -n istio-system patch deployment istio-ingressgateway \
+  --patch-file deploy/plugins/ingressgateway-env-patch.yaml
 kubectl -n lanedye-demo rollout status deploy --timeout=300s
 kubectl -n istio-system rollout status deploy/istio-ingressgateway --timeout=120s
 sleep 10 # the agents fetch the module and Envoy loads it

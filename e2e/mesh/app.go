@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 )
 
 // Hop is one application that served part of a request.
@@ -16,6 +17,8 @@ type Hop struct {
 	// Lane and Route are the lane and route headers the application saw.
 	Lane  string `json:"lane,omitempty"`
 	Route string `json:"route,omitempty"`
+	// Baggage is the W3C baggage the application received.
+	Baggage string `json:"baggage,omitempty"`
 }
 
 // Forwarding says which correlation header the applications copy to the
@@ -50,7 +53,7 @@ type App struct {
 }
 
 func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	hops := []Hop{{a.Service, a.Version, r.Header.Get(a.LaneHeader), r.Header.Get(a.RouteHeader)}}
+	hops := []Hop{{a.Service, a.Version, r.Header.Get(a.LaneHeader), r.Header.Get(a.RouteHeader), strings.Join(r.Header.Values("baggage"), ",")}}
 	if a.Next != "" {
 		rest, err := a.call(r)
 		if err != nil {

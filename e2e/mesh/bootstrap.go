@@ -31,6 +31,9 @@ type Listener struct {
 	Port      int
 	TLS       bool
 	Hosts     []VirtualHost
+	// XFFTrustedHops > 0: the listener stands behind that many trusted
+	// proxies, as an ingress gateway behind a load balancer.
+	XFFTrustedHops int
 }
 
 // VirtualHost routes by exact header matches, then a default cluster.

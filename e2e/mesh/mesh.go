@@ -113,6 +113,9 @@ func Start(o Options) (*Mesh, error) {
 	var wg sync.WaitGroup
 	for n, j := range jobs {
 		j.b.Plugin = Plugin{Wasm: wasm, Config: string(j.cfg)}
+		if j.name == "gateway" {
+			j.b.Plugin.Env = topo.GatewayEnv
+		}
 		j.b.Cert, j.b.Key = cert, key
 		data, err := j.b.Render()
 		if err != nil {

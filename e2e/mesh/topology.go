@@ -31,12 +31,18 @@ type Topology struct {
 	Next             map[string]string   // service -> the service it calls
 	LaneHeader       string              // the gateway's lane_header
 	RouteHeader      string              // the sidecars' fallback.route_header
+	// GatewayEnv is the gateway VM's environment: the variables its
+	// WasmPlugin takes from the proxy (vmConfig.env, valueFrom: HOST), with
+	// the values of the Secret of deploy/ that feeds them.
+	GatewayEnv map[string]string
+	secrets    map[string]string
+	hostEnv    []string
 }
 
 // LoadTopology reads deploy/plugins and deploy/example under dir (the
 // repository root).
 func LoadTopology(dir string) (*Topology, error) {
-	t := &Topology{Routes: map[string]Route{}, Services: map[string][]string{}, Next: map[string]string{}}
+	t := &Topology{Routes: map[string]Route{}, Services: map[string][]string{}, Next: map[string]string{}, secrets: map[string]string{}}
 	err := filepath.WalkDir(filepath.Join(dir, "deploy"), func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() || filepath.Ext(p) != ".yaml" || filepath.Base(p) == "kustomization.yaml" {
 			return err
@@ -55,6 +61,14 @@ func LoadTopology(dir string) (*Topology, error) {
 	if err != nil {
 		return nil, err
 	}
+	t.GatewayEnv = map[string]string{}
+	for _, k := range t.hostEnv {
+		v, ok := t.secrets[k]
+		if !ok {
+			return nil, fmt.Errorf("deploy/: no Secret holds %s, which the gateway WasmPlugin takes from the proxy", k)
+		}
+		t.GatewayEnv[k] = v
+	}
 	if t.Gateway == nil || t.Sidecar == nil || t.GatewayHost == "" {
 		return nil, errors.New("deploy/ lacks the gateway or sidecar WasmPlugin or the gateway VirtualService")
 	}
@@ -62,13 +76,17 @@ func LoadTopology(dir string) (*Topology, error) {
 }
 
 type manifest struct {
-	Kind     string
-	Metadata struct{ Name string }
-	Spec     struct {
+	Kind       string
+	Metadata   struct{ Name string }
+	StringData map[string]string `json:"stringData"`
+	Spec       struct {
 		PluginConfig json.RawMessage `json:"pluginConfig"`
-		Hosts        []string
-		Gateways     []string
-		HTTP         []struct {
+		VMConfig     struct {
+			Env []struct{ Name, ValueFrom string }
+		} `json:"vmConfig"`
+		Hosts    []string
+		Gateways []string
+		HTTP     []struct {
 			Match []struct {
 				Headers map[string]struct{ Exact string }
 			}
@@ -99,6 +117,10 @@ func (t *Topology) add(doc []byte) error {
 		t.addRoutes(&m)
 	case "Deployment":
 		t.addDeployment(&m)
+	case "Secret":
+		for k, v := range m.StringData {
+			t.secrets[k] = v
+		}
 	}
 	return nil
 }
@@ -115,6 +137,11 @@ func (t *Topology) addPlugin(m *manifest) {
 	if cfg.Role == "gateway" {
 		t.Gateway = m.Spec.PluginConfig
 		t.LaneHeader = cmp.Or(cfg.LaneHeader, "x-swimlane")
+		for _, e := range m.Spec.VMConfig.Env {
+			if e.ValueFrom == "HOST" {
+				t.hostEnv = append(t.hostEnv, e.Name)
+			}
+		}
 		return
 	}
 	t.Sidecar = m.Spec.PluginConfig
@@ -148,6 +175,9 @@ func (t *Topology) addRoutes(m *manifest) {
 func (t *Topology) addDeployment(m *manifest) {
 	labels := m.Spec.Template.Metadata.Labels
 	svc, ver := labels["app"], labels["version"]
+	if svc == "" {
+		return // not an application of the example (the gateway's env patch)
+	}
 	t.Services[svc] = append(t.Services[svc], ver)
 	for _, c := range m.Spec.Template.Spec.Containers {
 		for _, e := range c.Env {

@@ -1,7 +1,7 @@
 // Package istiocrd validates Kubernetes manifests offline, the way the API
 // server would: Istio resources against the CRD schemas shipped in the
 // istio.io/api module (structural schema, CEL rules, unknown fields),
-// Deployments, Services and Namespaces by strict decoding, and the
+// Deployments, Services, Namespaces and Secrets by strict decoding, and the
 // meshConfig of an IstioOperator overlay against Istio's MeshConfig API.
 //
 // It is a test helper: it finds istio.io/api through the go command, so it
@@ -128,6 +128,8 @@ func (s *Schemas) Validate(doc []byte) (kind string, errs []string) {
 	switch key {
 	case "v1, Namespace":
 		return kind, strict(js, &corev1.Namespace{})
+	case "v1, Secret":
+		return kind, strict(js, &corev1.Secret{})
 	case "v1, Service":
 		return kind, strict(js, &corev1.Service{})
 	case "apps/v1, Deployment":

@@ -6,13 +6,15 @@
 package perf
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 
-	"sigs.k8s.io/yaml"
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
+
+	"github.com/lanedye/lanedye/e2e/mesh"
 
 	"github.com/lanedye/lanedye/internal/sticky"
 )
@@ -23,24 +25,29 @@ const Root = "../.."
 
 // ShippedGatewayConfig returns the pluginConfig of deploy/'s gateway
 // WasmPlugin: the seed gray router's rules with signed sticky cookies, as
-// users deploy it (no debug header).
+// users deploy it (no debug header). The sticky key, which Envoy's VM takes
+// from its environment (sticky.secret_env), is put inline: the wazero host
+// gives the module no environment, and where the key comes from costs
+// nothing per request.
 func ShippedGatewayConfig(root string) ([]byte, error) {
-	b, err := os.ReadFile(filepath.Join(root, "deploy", "plugins", "wasmplugin-gateway.yaml"))
+	topo, err := mesh.LoadTopology(root)
 	if err != nil {
 		return nil, err
 	}
-	var wp struct {
-		Spec struct {
-			PluginConfig json.RawMessage `json:"pluginConfig"`
+	cfg := topo.Gateway
+	if name := gjson.GetBytes(cfg, "sticky.secret_env"); name.Exists() {
+		key, ok := topo.GatewayEnv[name.Str]
+		if !ok {
+			return nil, errors.New("deploy/ does not provide " + name.Str)
+		}
+		if cfg, err = sjson.DeleteBytes(cfg, "sticky.secret_env"); err != nil {
+			return nil, err
+		}
+		if cfg, err = sjson.SetBytes(cfg, "sticky.secret", key); err != nil {
+			return nil, err
 		}
 	}
-	if err := yaml.Unmarshal(b, &wp); err != nil {
-		return nil, err
-	}
-	if len(wp.Spec.PluginConfig) == 0 {
-		return nil, errors.New("no pluginConfig in the gateway WasmPlugin")
-	}
-	return wp.Spec.PluginConfig, nil
+	return cfg, nil
 }
 
 // ReadFile reads a file relative to the repository root.

@@ -52,7 +52,7 @@ func Setups(root string) ([]Setup, HopSetup, error) {
 		{Name: None, RouteHeader: topo.LaneHeader, Lane: grayLane, Mix: predyed},
 		{Name: NoopWasm, RouteHeader: topo.LaneHeader, Lane: grayLane, Mix: predyed, Plugin: mesh.Plugin{Wasm: noop}},
 		{Name: LuaSeed, RouteHeader: luaHeader, Lane: luaLane, Lua: string(lua), Mix: Mix{Cookie: luaCookie}, StickyCookie: "x-sticky-version"},
-		{Name: LanedyeGateway, RouteHeader: topo.LaneHeader, Lane: grayLane, Plugin: mesh.Plugin{Wasm: wasm, Config: string(topo.Gateway)}, StickyCookie: "x-sticky-version"},
+		{Name: LanedyeGateway, RouteHeader: topo.LaneHeader, Lane: grayLane, Plugin: mesh.Plugin{Wasm: wasm, Config: string(topo.Gateway), Env: topo.GatewayEnv}, StickyCookie: "x-sticky-version"},
 	}
 	hop := HopSetup{
 		Name: LanedyeSidecarHop, Plugin: mesh.Plugin{Wasm: wasm, Config: string(topo.Sidecar)},

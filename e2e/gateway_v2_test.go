@@ -1,0 +1,139 @@
+package e2e
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lanedye/lanedye/e2e/envoy"
+	"github.com/lanedye/lanedye/e2e/mesh"
+)
+
+// signedBy reports whether a Set-Cookie (or cookie) value "name=<lane>.<exp>.<sig>;..."
+// carries SPEC's signature under key.
+func signedBy(setCookie, key string) bool {
+	nv, _, _ := strings.Cut(setCookie, ";")
+	_, v, _ := strings.Cut(nv, "=")
+	i := strings.LastIndexByte(v, '.')
+	if i < 0 {
+		return false
+	}
+	m := hmac.New(sha256.New, []byte(key))
+	m.Write([]byte(v[:i]))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)) == v[i+1:]
+}
+
+// What only real Envoy can show of SPEC v2 at the gateway: the sticky key
+// from the VM's environment (vm_config.environment_variables, as Istio's
+// vmConfig.env), source.address from real connections behind a trusted
+// proxy, and expiry and renewal on the real clock.
+func TestGatewayV2(t *testing.T) {
+	const key = "0123456789abcdef-from-the-env"
+	cfg := `{"role":"gateway","lanes":["gray"],"baggage":"lane",
+	  "trust":{"match":[{"source_ip":["10.8.0.0/16"]}]},
+	  "rules":[{"name":"tail","lane":"gray","match":[{"headers":{"x-user-id":{"suffix":"0"}}}]}],
+	  "sticky":{"cookie":"x-lane","max_age":4,"secret_env":"LANEDYE_TEST_KEY"}}`
+	g := startGateway(t, cfg, map[string]string{"LANEDYE_TEST_KEY": key})
+
+	t.Run("secret_env from the VM environment", func(t *testing.T) {
+		_, cookies := g.send(t, http.StatusOK, "x-user-id", "10")
+		if len(cookies) != 1 || !signedBy(cookies[0], key) {
+			t.Errorf("Set-Cookie %q, want one signed with the environment's key", cookies)
+		}
+	})
+	t.Run("source.address behind a trusted proxy", func(t *testing.T) {
+		for _, c := range []struct{ xff, lane string }{
+			{"10.8.1.1", "gray"}, {"203.0.113.9, 10.8.200.3", "gray"}, {"192.0.2.1", "base"}, {"", "base"},
+		} {
+			var kv []string
+			if c.xff != "" {
+				kv = []string{"x-forwarded-for", c.xff}
+			}
+			if lane, _ := g.send(t, http.StatusOK, append(kv, "x-swimlane", "gray")...); lane != c.lane {
+				t.Errorf("X-Forwarded-For %q: lane %q, want %s", c.xff, lane, c.lane)
+			}
+		}
+	})
+	t.Run("a smuggled baggage lane is removed", func(t *testing.T) {
+		if got := g.baggage(t, "baggage", "lane=gray,k=v"); got != "k=v" {
+			t.Errorf("baggage upstream %q", got)
+		}
+	})
+	t.Run("expiry and renewal on the real clock", func(t *testing.T) {
+		_, cookies := g.send(t, http.StatusOK, "x-user-id", "20")
+		cookie, _, _ := strings.Cut(cookies[0], ";")
+		exp := expiry(t, cookie)
+		if lane, again := g.send(t, http.StatusOK, "cookie", cookie); lane != "gray" || len(again) != 0 {
+			t.Errorf("fresh cookie: lane %q, Set-Cookie %q", lane, again)
+		}
+		// Less than half of max_age (4 s) left: renewed.
+		time.Sleep(time.Until(time.Unix(exp-1, 500_000_000)))
+		lane, renewed := g.send(t, http.StatusOK, "cookie", cookie)
+		if lane != "gray" || len(renewed) != 1 || expiry(t, renewed[0]) <= exp {
+			t.Errorf("aging cookie: lane %q, Set-Cookie %q", lane, renewed)
+		}
+		time.Sleep(time.Until(time.Unix(exp, 100_000_000)))
+		if lane, _ := g.send(t, http.StatusOK, "cookie", cookie); lane != "base" {
+			t.Errorf("expired cookie: lane %q", lane)
+		}
+	})
+}
+
+// expiry reads <exp> from "name=<lane>.<exp>.<sig>[; ...]".
+func expiry(t *testing.T, cookie string) int64 {
+	t.Helper()
+	nv, _, _ := strings.Cut(cookie, ";")
+	parts := strings.Split(nv, ".")
+	if len(parts) < 3 {
+		t.Fatalf("cookie %q", cookie)
+	}
+	exp, err := strconv.ParseInt(parts[len(parts)-2], 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return exp
+}
+
+// startGateway starts a gateway Envoy behind one trusted proxy hop, loading
+// the module inline with cfg and a VM environment, in front of an
+// application that reports the headers it sees.
+func startGateway(t *testing.T, cfg string, env map[string]string) *gatewayUnderXDS {
+	t.Helper()
+	bin := envoyBinary(t)
+	wasm, err := filepath.Abs(filepath.Join(root, "build", "lanedye.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	appPort, gwPort := freePort(t), freePort(t)
+	app := &http.Server{Handler: &mesh.App{Service: "app", Version: "v1", LaneHeader: "x-swimlane"}, ReadHeaderTimeout: 5 * time.Second}
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", appPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = app.Serve(l) }()
+	t.Cleanup(func() { _ = app.Close() })
+	b := mesh.Bootstrap{
+		Listeners: []mesh.Listener{{Name: "gateway", Port: gwPort, XFFTrustedHops: 1,
+			Hosts: []mesh.VirtualHost{{Name: "all", Domains: []string{"*"}, Default: "app"}}}},
+		Clusters: []mesh.Cluster{{Name: "app", Port: appPort}},
+		Plugin:   mesh.Plugin{Wasm: wasm, Config: cfg, Env: env},
+	}
+	data, err := b.Render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := envoy.Start(bin, envoy.Options{Name: "gateway-v2", Dir: t.TempDir(), Bootstrap: data, Concurrency: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Stop)
+	return &gatewayUnderXDS{envoy: p, url: fmt.Sprintf("http://127.0.0.1:%d", gwPort)}
+}
