@@ -8,6 +8,9 @@ import (
 
 	"github.com/lanedye/lanedye/internal/lane"
 	"github.com/lanedye/lanedye/internal/request"
+	"github.com/lanedye/lanedye/internal/wasmhost"
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
 )
 
 // Deterministic budgets. Timings are reported by `make bench`, never asserted.
@@ -15,6 +18,7 @@ const (
 	maxWasmBytes     = 5 << 20
 	maxInitialPages  = 64
 	gatewayDataCalls = 1 // host calls per request that return data
+	sourceDataCalls  = 1 // added by source_ip conditions, only when configured
 	sidecarDataCalls = 3
 	soakRequests     = 1_000_000
 )
@@ -52,25 +56,59 @@ func TestModuleBudgets(t *testing.T) {
 }
 
 // Host calls that return data re-enter the guest to allocate; the gateway
-// needs exactly one (the request headers), the sidecar three (headers,
+// needs exactly one (the request headers) plus source.address when a
+// source_ip condition is configured, the sidecar three (headers,
 // listener_direction, one shared-data read).
 func TestHostCallBudgets(t *testing.T) {
 	ctx := context.Background()
 	wasm := artifact(t)
-	m, gw, err := Instance(ctx, wasm, gatewayConfig(t))
+	shipped := gatewayConfig(t)
+	if !gjson.GetBytes(shipped, "trust.match.0.source_ip").Exists() {
+		t.Fatal("the shipped gateway configuration has no source_ip condition; this budget needs one")
+	}
+	noSource, err := sjson.DeleteBytes(shipped, "trust")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, gw, err := Instance(ctx, wasm, shipped)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer m.Close(ctx)
-	c, err := Measure(gw, GatewayStreams, 100, 1000)
+	plain, err := m.NewInstance(ctx, noSource)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.DataCalls > gatewayDataCalls {
-		t.Errorf("gateway: %.2f data-returning host calls per request, budget %d (%v)", c.DataCalls, gatewayDataCalls, c.HostCalls)
-	}
-	if c.HostCalls["proxy_get_header_map_pairs"] != 1 || c.HostCalls["proxy_get_header_map_value"] != 0 {
-		t.Errorf("gateway reads headers other than once: %v", c.HostCalls)
+	for _, tc := range []struct {
+		name     string
+		in       *wasmhost.Instance
+		data     int
+		property int
+	}{
+		{"shipped, source_ip in trust", gw, gatewayDataCalls + sourceDataCalls, 1},
+		{"without source_ip", plain, gatewayDataCalls, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Measure(tc.in, GatewayStreams, 100, 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.DataCalls > float64(tc.data) {
+				t.Errorf("%.2f data-returning host calls per request, budget %d (%v)", c.DataCalls, tc.data, c.HostCalls)
+			}
+			if c.HostCalls["proxy_get_header_map_pairs"] != 1 || c.HostCalls["proxy_get_header_map_value"] != 0 {
+				t.Errorf("headers read other than once: %v", c.HostCalls)
+			}
+			if got := c.HostCalls["proxy_get_property"]; got != float64(tc.property) {
+				t.Errorf("get_property %.2f per request, want %d", got, tc.property)
+			}
+			if err := tc.in.Tick(); err != nil {
+				t.Fatal(err)
+			}
+			if v, _ := tc.in.Counter("lanedye.errors"); v != 0 {
+				t.Errorf("lanedye.errors = %d", v)
+			}
+		})
 	}
 	sc, err := m.NewInstance(ctx, []byte(SidecarConfig))
 	if err != nil {

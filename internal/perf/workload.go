@@ -113,7 +113,13 @@ const BenchSecret = "change-me-to-32-random-bytes!!!!"
 // dyed by the seed's user-id tail or percentage rule or left in the default
 // lane.
 func GatewayStreams(i int) []Stream {
-	return []Stream{{Req: Browser([2]string{"x-user-id", fmt.Sprint(10000 + i%1000)})}}
+	return []Stream{{Props: ClientAddress(), Req: Browser([2]string{"x-user-id", fmt.Sprint(10000 + i%1000)})}}
+}
+
+// ClientAddress is the source.address Envoy gives every stream: a client
+// outside the shipped configuration's trusted office network.
+func ClientAddress() map[string][]byte {
+	return map[string][]byte{"source\x00address": []byte("203.0.113.7:51234")}
 }
 
 // SidecarStreams is one hop through a sidecar: the inbound request for id i,
