@@ -34,7 +34,7 @@ func TestExplain(t *testing.T) {
 	}{
 		{"nothing sent: every rule runs", nil, lane.SourceDefault, "", false, 2},
 		{"an untrusted header", []string{"x-swimlane", "gray", "x-gray-tag", "t"}, lane.SourceRule,
-			`trust.match[0]: headers.x-internal-token: exact "s3cret": absent; trust.match[1]: source_ip: the unknown address is not in "10.0.0.0/8"`, false, 1},
+			`trust.match[0]: headers.x-internal-token: exact "s3cret": absent; trust.match[1]: source_ip: no source address, need one in "10.0.0.0/8"`, false, 1},
 		{"an unknown lane in the header", []string{"x-swimlane", "purple", "x-internal-token", "s3cret"}, lane.SourceDefault,
 			`"purple" is not a configured lane`, false, 2},
 		{"a trusted header skips cookie and rules", []string{"x-swimlane", "gray", "x-internal-token", "s3cret", "cookie", "x-lane=base"}, lane.SourceHeader,

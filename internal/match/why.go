@@ -121,7 +121,7 @@ func (b *Block) WhyNot(r *request.Request) string {
 		}
 	}
 	if len(b.Sources) > 0 && !b.Sources.Holds(r.Source()) {
-		return "source_ip: " + whySource(r) + " is not in " + whyPrefixes(b.Sources)
+		return "source_ip: " + whySource(r, b.Sources)
 	}
 	for i := range b.Conds {
 		c := &b.Conds[i]
@@ -175,11 +175,12 @@ func (h *Hosts) WhyNot(host string, lower bool) string {
 	return whyQuote(host) + " is not " + whyList(h.Patterns())
 }
 
-func whySource(r *request.Request) string {
+// whySource: without a downstream address no source_ip condition holds.
+func whySource(r *request.Request, s SourceIPs) string {
 	if a := r.Source(); a.IsValid() {
-		return a.String()
+		return a.String() + " is not in " + whyPrefixes(s)
 	}
-	return "the unknown address"
+	return "no source address, need one in " + whyPrefixes(s)
 }
 
 func whyPrefixes(s SourceIPs) string {

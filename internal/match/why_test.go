@@ -73,7 +73,7 @@ func TestBlockWhyNot(t *testing.T) {
 	}{
 		{"method", "", nil, []string{`method: exact ["GET", "HEAD"] != "POST"`}},
 		{"path", "", nil, []string{`path: prefix "/api/": got "/web/x"`}},
-		{"ip", "", nil, []string{`source_ip: the unknown address is not in ["10.0.0.0/8", "fd00::/8"]`}},
+		{"ip", "", nil, []string{`source_ip: no source address, need one in ["10.0.0.0/8", "fd00::/8"]`}},
 		{"ip", "192.168.1.1", nil, []string{`source_ip: 192.168.1.1 is not in ["10.0.0.0/8", "fd00::/8"]`}},
 		{"ip", "::ffff:10.1.2.3", nil, nil},
 		{"token", "", []string{"x-gray-tag", "internal-test", "x-gray-token", "wrong"}, []string{`headers.x-gray-token: exact "secret-12345" != "wrong"`}},

@@ -164,7 +164,7 @@ lane header:  x-swimlane: "gray" from the client, removed: no trust section: a c
 cookie:       x-lane=gray.1.x: ignored: no value of it is valid (unsigned, forged, expired, signed with another key, or its lane is not sticky)
 
 rules, in evaluation order:
-  ip    priority 0  -> gray  no: source_ip: the unknown address is not in "10.0.0.0/8"
+  ip    priority 0  -> gray  no: source_ip: no source address, need one in "10.0.0.0/8"
   beta  priority 0  -> gray  no: headers.x-beta: present: absent
 `
 	if b.String() != want {
