@@ -79,12 +79,7 @@ bench: build envoy
 
 # Each fuzz target on its own for FUZZTIME.
 fuzz:
-	@for pkg in $$($(GO) list ./...); do \
-	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
-	    echo "== $$pkg $$f"; \
-	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
-	  done; \
-	done
+	GO=$(GO) FUZZTIME=$(FUZZTIME) tools/fuzz/run.sh
 
 # The OCI image (Istio's Docker-compatible Wasm variant) at build/oci, built
 # without Docker; prints the image digest and the wasm sha256.
