@@ -36,7 +36,7 @@ func (h *httpContext) gateway() {
 	}
 	var r request.Request
 	r.Reset(h.p.cfg.Index, hdrs)
-	if h.p.cfg.NeedsSourceIP {
+	if h.p.cfg.Gateway.NeedsSource(&r) {
 		h.readSource(&r)
 	}
 	d := h.p.cfg.Gateway.Decide(&r, h.p.now().Unix(), h.p.gw)

@@ -57,9 +57,6 @@ type Config struct {
 	// HasFallback says the route header is computed (a fallback section);
 	// without one a client's or application's route header is removed.
 	HasFallback bool
-	// NeedsSourceIP says some source_ip condition reads the downstream
-	// address, which the plugin then fetches (only then: it is a host call).
-	NeedsSourceIP bool
 	// Baggage is the top-level baggage member carrying the lane ("" none);
 	// BaggageHeaderID is the baggage header in Index.
 	Baggage         string

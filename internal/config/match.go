@@ -224,7 +224,6 @@ func (p *parser) sourceIPs(dst *match.SourceIPs) binder {
 			}
 			*dst = append(*dst, pfx)
 		}
-		p.cfg.NeedsSourceIP = true
 		return nil
 	}
 }

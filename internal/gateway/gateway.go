@@ -33,10 +33,36 @@ type Options struct {
 }
 
 // Gateway decides lanes. It is immutable, so many requests can share it.
-type Gateway struct{ o Options }
+type Gateway struct {
+	o Options
+	// Which source_ip conditions there are: the downstream address costs a
+	// host call, so it is read only when a decision can depend on it.
+	rulesSource, trustSource bool
+}
 
 // New returns a Gateway deciding with o.
-func New(o Options) *Gateway { return &Gateway{o: o} }
+func New(o Options) *Gateway {
+	return &Gateway{
+		o:           o,
+		rulesSource: o.Rules != nil && o.Rules.ReadSource(),
+		trustSource: o.Trust != nil && o.Trust.ReadSource(),
+	}
+}
+
+// NeedsSource reports whether deciding r can depend on its downstream
+// address (request.SetSource): a rule has a source_ip condition, or r
+// carries a lane header and a trust block has one (trust is consulted only
+// for a client's lane header).
+func (g *Gateway) NeedsSource(r *request.Request) bool {
+	if g.rulesSource {
+		return true
+	}
+	if !g.trustSource {
+		return false
+	}
+	_, ok := r.Header(g.o.LaneHeader)
+	return ok
+}
 
 // Rules returns the rule engine.
 func (g *Gateway) Rules() *rules.Engine { return g.o.Rules }

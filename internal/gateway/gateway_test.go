@@ -67,3 +67,35 @@ func TestDecisionOrder(t *testing.T) {
 		})
 	}
 }
+
+// The downstream address costs a host call: it is wanted only when the
+// decision can depend on it.
+func TestNeedsSource(t *testing.T) {
+	const trust = `"trust":{"match":[{"source_ip":["10.8.0.0/16"]}]}`
+	const rule = `"rules":[{"name":"office","lane":"gray","match":[{"source_ip":["10.8.0.0/16"]}]}]`
+	const other = `"rules":[{"name":"tester","lane":"gray","match":[{"headers":{"x-tester":{"exact":"1"}}}]}]`
+	laneHeader := [2]string{"x-swimlane", "gray"}
+	for _, tc := range []struct {
+		name    string
+		cfg     string
+		headers [][2]string
+		want    bool
+	}{
+		{"source_ip in trust, no lane header", trust, perf.Browser(), false},
+		{"source_ip in trust, a lane header", trust, perf.Browser(laneHeader), true},
+		{"source_ip in a rule", rule, perf.Browser(), true},
+		{"no source_ip, a lane header", other, perf.Browser(laneHeader), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := config.Parse([]byte(`{"role":"gateway","lanes":["gray"],` + tc.cfg + `}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var r request.Request
+			r.Reset(cfg.Index, tc.headers)
+			if got := cfg.Gateway.NeedsSource(&r); got != tc.want {
+				t.Errorf("NeedsSource = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

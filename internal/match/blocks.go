@@ -74,6 +74,17 @@ func (b *Block) Match(r *request.Request) bool {
 // Blocks is an OR of blocks. Empty Blocks always hold.
 type Blocks []Block
 
+// ReadSource reports whether some block has a source_ip condition, so that
+// holding depends on the request's downstream address.
+func (m Blocks) ReadSource() bool {
+	for i := range m {
+		if len(m[i].Sources) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // Holds reports whether any block matches (or there are none).
 func (m Blocks) Holds(r *request.Request) bool {
 	if len(m) == 0 {

@@ -56,17 +56,22 @@ func TestModuleBudgets(t *testing.T) {
 }
 
 // Host calls that return data re-enter the guest to allocate; the gateway
-// needs exactly one (the request headers) plus source.address when a
-// source_ip condition is configured, the sidecar three (headers,
+// needs exactly one (the request headers), plus source.address only when a
+// decision can depend on it (a rule's source_ip, or a trust block's for a
+// request that carries a lane header); the sidecar three (headers,
 // listener_direction, one shared-data read).
 func TestHostCallBudgets(t *testing.T) {
 	ctx := context.Background()
 	wasm := artifact(t)
 	shipped := gatewayConfig(t)
 	if !gjson.GetBytes(shipped, "trust.match.0.source_ip").Exists() {
-		t.Fatal("the shipped gateway configuration has no source_ip condition; this budget needs one")
+		t.Fatal("the shipped gateway configuration has no source_ip condition in trust; this budget needs one")
 	}
 	noSource, err := sjson.DeleteBytes(shipped, "trust")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ruleSource, err := sjson.SetRawBytes(shipped, "rules.-1", []byte(`{"name":"office","lane":"gray","match":[{"source_ip":["10.8.0.0/16"]}]}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,21 +80,32 @@ func TestHostCallBudgets(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close(ctx)
-	plain, err := m.NewInstance(ctx, noSource)
-	if err != nil {
-		t.Fatal(err)
+	instance := func(cfg []byte) *wasmhost.Instance {
+		in, err := m.NewInstance(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return in
+	}
+	laneHeader := func(i int) []Stream {
+		s := GatewayStreams(i)
+		s[0].Req = append(s[0].Req, [2]string{"x-swimlane", "gray"})
+		return s
 	}
 	for _, tc := range []struct {
 		name     string
 		in       *wasmhost.Instance
+		gen      func(int) []Stream
 		data     int
 		property int
 	}{
-		{"shipped, source_ip in trust", gw, gatewayDataCalls + sourceDataCalls, 1},
-		{"without source_ip", plain, gatewayDataCalls, 0},
+		{"shipped, no lane header", gw, GatewayStreams, gatewayDataCalls, 0},
+		{"shipped, client lane header: trust reads the source", gw, laneHeader, gatewayDataCalls + sourceDataCalls, 1},
+		{"source_ip in a rule", instance(ruleSource), GatewayStreams, gatewayDataCalls + sourceDataCalls, 1},
+		{"without source_ip, client lane header", instance(noSource), laneHeader, gatewayDataCalls, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := Measure(tc.in, GatewayStreams, 100, 1000)
+			c, err := Measure(tc.in, tc.gen, 100, 1000)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -60,6 +60,16 @@ func NewEngine(rules []Rule, lanes *lane.Set) *Engine {
 	return e
 }
 
+// ReadSource reports whether some rule has a source_ip condition.
+func (e *Engine) ReadSource() bool {
+	for i := range e.rules {
+		if e.rules[i].Match.ReadSource() {
+			return true
+		}
+	}
+	return false
+}
+
 // Rules returns the rules in evaluation order, indexed by ID. The slice
 // must not be modified.
 func (e *Engine) Rules() []Rule { return e.rules }
