@@ -29,7 +29,7 @@ func (h *httpContext) gateway() {
 			h.failClosed()
 		}
 	}()
-	hdrs, err := proxywasm.GetHttpRequestHeaders()
+	hdrs, err := h.p.hdr.read()
 	if err != nil {
 		h.p.m.failed()
 		return

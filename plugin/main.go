@@ -49,6 +49,7 @@ type pluginContext struct {
 	m       *metrics
 	explain *gateway.Explainer
 	gw      *gateway.State // the gateway's cookie cache; nil on a sidecar
+	hdr     headerReader   // request headers of the current callback
 }
 
 // OnPluginStart parses the configuration. A bad configuration fails the start,

@@ -43,7 +43,7 @@ var listenerDirection = []string{"xds", "listener_direction"}
 func (h *httpContext) sidecar() {
 	defer h.p.recoverRequest()
 	cfg, m := h.p.cfg, h.p.m
-	hdrs, err := proxywasm.GetHttpRequestHeaders()
+	hdrs, err := h.p.hdr.read()
 	if err != nil {
 		m.failed()
 		return

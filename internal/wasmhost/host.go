@@ -180,7 +180,10 @@ func (m *Module) NewInstance(ctx context.Context, pluginConfig []byte) (*Instanc
 		return nil, err
 	}
 	in.mod = mod
-	in.alloc = mod.ExportedFunction("proxy_on_memory_allocate")
+	// As proxy-wasm-cpp-host: a module's malloc export comes first.
+	if in.alloc = mod.ExportedFunction("malloc"); in.alloc == nil {
+		in.alloc = mod.ExportedFunction("proxy_on_memory_allocate")
+	}
 	in.calls = guestABI{
 		onContextCreate:   mod.ExportedFunction("proxy_on_context_create"),
 		onRequestHeaders:  mod.ExportedFunction("proxy_on_request_headers"),

@@ -10,6 +10,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/lanedye/lanedye/internal/fnv"
+	"github.com/lanedye/lanedye/internal/sticky"
 )
 
 var compiled struct {
@@ -225,4 +229,57 @@ func counter(t *testing.T, in *Instance, name string) uint64 {
 	}
 	v, _ := in.Counter(name)
 	return v
+}
+
+// The module reads request headers into one buffer it reuses (its malloc
+// export, which Envoy and this host prefer to proxy_on_memory_allocate), so
+// nothing may keep a header string beyond its request. The sticky cache
+// is the one place that keeps request values: a value it verified must not
+// change under it when the next request's headers land where the verified
+// cookie was. The second request below puts a forged cookie, of the same
+// length and in the same cache slot, at the very bytes of the first
+// request's valid one.
+func TestHeaderBufferReuse(t *testing.T) {
+	const key = "0123456789abcdef0123456789abcdef"
+	m := module(t)
+	if m.compiled.ExportedFunctions()["malloc"] == nil {
+		t.Fatal("the module exports no malloc")
+	}
+	in, err := m.NewInstance(context.Background(), []byte(`{"role":"gateway","lanes":["gray"],"debug":true,
+	  "sticky":{"cookie":"x-lane","secret":"`+key+`"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	valid := sticky.Sign([]byte(key), "gray", time.Now().Unix()+3600)
+	forged := ""
+	for i := 0; forged == ""; i++ {
+		f := valid[:len(valid)-4] + fmt.Sprintf("%04d", i)
+		if f != valid && fnv.New.String(f)%64 == fnv.New.String(valid)%64 {
+			forged = f
+		}
+	}
+	req := func(cookie string, extra int) [][2]string {
+		return [][2]string{{":authority", "a"}, {":path", "/"}, {":method", "GET"},
+			{"cookie", "x-lane=" + cookie}, {"x-padding", strings.Repeat("p", extra)}}
+	}
+	for _, tc := range []struct {
+		name   string
+		cookie string
+		extra  int
+		want   string
+	}{
+		{"a valid cookie, verified and cached", valid, 0, "lane=gray; source=cookie"},
+		{"a forged one where the valid one was", forged, 0, "lane=base; source=default"},
+		{"headers that outgrow the buffer", valid, 20000, "lane=gray; source=cookie"},
+		{"a forged one again, after the buffer grew", forged, 0, "lane=base; source=default"},
+		{"and the valid one", valid, 0, "lane=gray; source=cookie"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := run(t, in, nil, req(tc.cookie, tc.extra), [][2]string{{":status", "200"}})
+			if got := values(s.Rsp, "x-lanedye-decision"); len(got) != 1 || got[0] != tc.want {
+				t.Errorf("decision %q, want %q", got, tc.want)
+			}
+		})
+	}
 }
