@@ -38,15 +38,25 @@ type Gateway struct {
 	// Which source_ip conditions there are: the downstream address costs a
 	// host call, so it is read only when a decision can depend on it.
 	rulesSource, trustSource bool
+	// baggageAlone is, per lane, the baggage header of a request that sent
+	// none: the common case, answered without building a string.
+	baggageAlone []string
 }
 
 // New returns a Gateway deciding with o.
 func New(o Options) *Gateway {
-	return &Gateway{
+	g := &Gateway{
 		o:           o,
 		rulesSource: o.Rules != nil && o.Rules.ReadSource(),
 		trustSource: o.Trust != nil && o.Trust.ReadSource(),
 	}
+	if o.Baggage != "" {
+		g.baggageAlone = make([]string, o.Lanes.Len())
+		for i, name := range o.Lanes.Names() {
+			g.baggageAlone[i], _ = propagation.BaggageSet("", o.Baggage, name)
+		}
+	}
+	return g
 }
 
 // NeedsSource reports whether deciding r can depend on its downstream
@@ -170,10 +180,12 @@ func (g *Gateway) cookie(r *request.Request, now int64, st *State) (l lane.ID, e
 func (g *Gateway) baggage(r *request.Request, l lane.ID) (BaggageOp, string) {
 	o := &g.o
 	old, present := r.Joined(o.BaggageHeader)
-	if l == lane.Default {
-		if !present {
-			return BaggageKeep, ""
-		}
+	switch {
+	case !present && l == lane.Default:
+		return BaggageKeep, ""
+	case !present:
+		return BaggageSet, g.baggageAlone[l]
+	case l == lane.Default:
 		nb, changed, ok := propagation.BaggageDel(old, o.Baggage)
 		switch {
 		case !ok || !changed:
