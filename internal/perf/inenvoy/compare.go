@@ -87,7 +87,7 @@ func Compare(ctx context.Context, bin, dir, root string, o Options) (Comparison,
 		return c, err
 	}
 	fmt.Fprintf(logw, "starting %d Envoys…\n", len(gws)+1)
-	ts, err := startTargets(bin, dir, gws, hop)
+	ts, err := startTargets(Launch{Bin: bin, Concurrency: concurrency}, dir, gws, hop)
 	if err != nil {
 		return c, err
 	}

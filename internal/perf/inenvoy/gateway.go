@@ -42,8 +42,24 @@ type Gateway struct {
 	upstream *http.Server
 }
 
-// StartGateway starts the upstream and an Envoy with concurrency workers.
-func StartGateway(bin, dir string, s Setup, concurrency int, args ...string) (*Gateway, error) {
+// Launch is how a measured Envoy is started.
+type Launch struct {
+	Bin         string
+	Concurrency int
+	Args        []string // more Envoy arguments
+	Wrap        []string // a command Envoy runs under (valgrind), or none
+}
+
+func (l Launch) options(name, dir string, bootstrap []byte) envoy.Options {
+	o := envoy.Options{Name: name, Dir: dir, Bootstrap: bootstrap, Concurrency: l.Concurrency, Args: l.Args, Wrap: l.Wrap}
+	if len(l.Wrap) > 0 {
+		o.Ready = 15 * time.Minute // V8 compiling the module under an instrumenting tool
+	}
+	return o
+}
+
+// StartGateway starts the upstream and an Envoy for s.
+func StartGateway(l Launch, dir string, s Setup) (*Gateway, error) {
 	up, upPort, err := serve(http.HandlerFunc(answer))
 	if err != nil {
 		return nil, err
@@ -68,7 +84,7 @@ func StartGateway(bin, dir string, s Setup, concurrency int, args ...string) (*G
 		_ = up.Close()
 		return nil, err
 	}
-	p, err := envoy.Start(bin, envoy.Options{Name: s.Name, Dir: dir, Bootstrap: data, Concurrency: concurrency, Args: args})
+	p, err := envoy.Start(l.Bin, l.options(s.Name, dir, data))
 	if err != nil {
 		_ = up.Close()
 		return nil, err

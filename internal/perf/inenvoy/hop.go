@@ -40,7 +40,7 @@ type Hop struct {
 }
 
 // StartHop starts the upstream, the application and the sidecar Envoy.
-func StartHop(bin, dir string, s HopSetup, concurrency int, args ...string) (h *Hop, err error) {
+func StartHop(l Launch, dir string, s HopSetup) (h *Hop, err error) {
 	h = &Hop{}
 	defer func() {
 		if err != nil {
@@ -83,7 +83,7 @@ func StartHop(bin, dir string, s HopSetup, concurrency int, args ...string) (h *
 	if err != nil {
 		return nil, err
 	}
-	if h.Envoy, err = envoy.Start(bin, envoy.Options{Name: s.Name, Dir: dir, Bootstrap: data, Concurrency: concurrency, Args: args}); err != nil {
+	if h.Envoy, err = envoy.Start(l.Bin, l.options(s.Name, dir, data)); err != nil {
 		return nil, err
 	}
 	h.URL = fmt.Sprintf("http://127.0.0.1:%d", in)

@@ -116,7 +116,7 @@ func MeasureResources(ctx context.Context, bin, dir string, lanedye Setup, concu
 	r := Resources{Concurrency: concurrency, RSSMiB: map[string]RSSRun{}}
 	none := Setup{Name: "none", RouteHeader: lanedye.RouteHeader, Lane: lanedye.Lane}
 	for _, s := range []Setup{none, lanedye} {
-		g, err := StartGateway(bin, dir, s, concurrency, VMLogArgs...)
+		g, err := StartGateway(Launch{Bin: bin, Concurrency: concurrency, Args: VMLogArgs}, dir, s)
 		if err != nil {
 			return r, err
 		}

@@ -32,14 +32,14 @@ func upstreamTotal(cluster string) string { return "cluster." + cluster + ".upst
 // startTargets starts every setup's Envoy one after the other (each
 // compiles its module at start; in parallel they would only compete for
 // the same two cores).
-func startTargets(bin, dir string, gws []Setup, hop HopSetup) (ts []*target, err error) {
+func startTargets(l Launch, dir string, gws []Setup, hop HopSetup) (ts []*target, err error) {
 	defer func() {
 		if err != nil {
 			stopAll(ts)
 		}
 	}()
 	for _, s := range gws {
-		g, err := StartGateway(bin, dir, s, concurrency)
+		g, err := StartGateway(l, dir, s)
 		if err != nil {
 			return ts, err
 		}
@@ -47,7 +47,7 @@ func startTargets(bin, dir string, gws []Setup, hop HopSetup) (ts []*target, err
 		ts = append(ts, &target{name: s.Name, proc: g.Envoy, url: g.URL, served: "http.gateway.downstream_rq_total",
 			gray: upstreamTotal(lane), base: upstreamTotal(other), sticky: s.StickyCookie, mix: s.Mix, stop: g.Stop})
 	}
-	h, err := StartHop(bin, dir, hop, concurrency)
+	h, err := StartHop(l, dir, hop)
 	if err != nil {
 		return ts, err
 	}

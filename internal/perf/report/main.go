@@ -12,9 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"golang.org/x/perf/benchfmt"
@@ -58,10 +56,17 @@ type report struct {
 	EnvoyResources []inenvoy.Resources `json:"envoy_resources"`
 	// Envoy: the five setups of SPEC's envoy section, in real Envoy.
 	Envoy *inenvoy.Comparison `json:"envoy,omitempty"`
+	// Instructions: the same setups' instructions per request under
+	// callgrind (-only instructions; needs valgrind).
+	Instructions *inenvoy.Instructions `json:"instructions,omitempty"`
 }
 
 // sectionNames are the parts of the report -only can select.
-func sectionNames() []string { return []string{"native", "wasm", "resources", "envoy"} }
+func sectionNames() []string { return []string{"native", "wasm", "resources", "envoy", "instructions"} }
+
+// optional are the sections a run without -only leaves out: they need
+// tools make bench does not install.
+var optional = map[string]bool{"instructions": true}
 
 func main() {
 	only := flag.String("only", "", "comma-separated sections to run, of "+strings.Join(sectionNames(), ", ")+
@@ -72,6 +77,7 @@ func main() {
 	flag.IntVar(&eo.Warmup, "warmup", 1000, "envoy: warm-up requests per setup")
 	flag.Float64Var(&eo.Rate, "rate", 500, "envoy: requests per second (open loop)")
 	flag.IntVar(&eo.Conns, "conns", 16, "envoy: client connections per setup")
+	irRequests := flag.Int("ir-requests", 1000, "instructions: counted requests per setup")
 	flag.Parse()
 	run := must(sections(*only))
 	start := time.Now()
@@ -109,6 +115,13 @@ func main() {
 	if run["resources"] || run["envoy"] {
 		envoySections(ctx, &r, run, eo)
 	}
+	if run["instructions"] {
+		fmt.Fprintf(os.Stderr, "Envoy under callgrind: instructions of %d requests per setup…\n", *irRequests)
+		dir := must(os.MkdirTemp("", "lanedye-callgrind-"))
+		c := must(inenvoy.CountInstructions(ctx, must(envoy.Binary(".")), dir, ".", 300, *irRequests, os.Stderr))
+		os.RemoveAll(dir)
+		r.Instructions = &c
+	}
 	js := must(json.MarshalIndent(r, "", "  "))
 	check(os.WriteFile("build/bench.json", append(js, '\n'), 0o644))
 	printReport(r, run)
@@ -119,7 +132,7 @@ func main() {
 func sections(only string) (map[string]bool, error) {
 	run := map[string]bool{}
 	for _, s := range sectionNames() {
-		run[s] = only == ""
+		run[s] = only == "" && !optional[s]
 	}
 	if only == "" {
 		return run, nil
@@ -148,12 +161,12 @@ func wasmSection(ctx context.Context, r *report, refs map[string][]byte) {
 
 	fmt.Fprintln(os.Stderr, "soak: 1M gateway requests and 1M sidecar ids…")
 	m, gw := instance(ctx, wasm, seed)
-	pages := must(perf.Soak(gw, perf.GatewayStreams, 1_000_000, 10_000, 1_000_000))
-	r.Pages["gateway_after_10k"], r.Pages["gateway_after_1M"] = pages[10_000], pages[1_000_000]
+	pages := must(perf.Soak(gw, perf.GatewayStreams, 1_000_000, 100_000, 1_000_000))
+	r.Pages["gateway_after_100k"], r.Pages["gateway_after_1M"] = pages[100_000], pages[1_000_000]
 	sc := must(m.NewInstance(ctx, []byte(perf.SidecarConfig)))
 	in := func(i int) []perf.Stream { return perf.SidecarStreams(i)[:1] }
-	pages = must(perf.Soak(sc, in, 1_000_000, 10_000, 1_000_000))
-	r.Pages["sidecar_after_10k"], r.Pages["sidecar_after_1M"] = pages[10_000], pages[1_000_000]
+	pages = must(perf.Soak(sc, in, 1_000_000, 100_000, 1_000_000))
+	r.Pages["sidecar_after_100k"], r.Pages["sidecar_after_1M"] = pages[100_000], pages[1_000_000]
 	r.SharedKeys = sc.SharedKeys()
 	m.Close(ctx)
 }
@@ -266,97 +279,6 @@ func benchName(n benchfmt.Name) string {
 		return kind + sub
 	}
 	return strings.TrimPrefix(sub, "/")
-}
-
-func printReport(r report, run map[string]bool) {
-	if run["native"] {
-		printNative(r)
-	}
-	if run["wasm"] {
-		printWasm(r)
-	}
-	if run["resources"] {
-		printResources(r)
-	}
-	if run["envoy"] && r.Envoy != nil {
-		printEnvoy(*r.Envoy)
-	}
-}
-
-func printNative(r report) {
-	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NATIVE DECISION\tns/op\tallocs/op")
-	var names []string
-	for n := range r.Native {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(tw, "%s\t%.0f\t%d\n", n, r.Native[n].NsPerOp, r.Native[n].AllocsPerOp)
-	}
-	tw.Flush()
-	fmt.Println()
-}
-
-func printWasm(r report) {
-	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "WASM (wazero, full lifecycle)\tlanedye µs/req\tnoop µs/req\theaders µs/req\t× headers\t× noop")
-	for _, row := range []struct {
-		name string
-		h    harness
-	}{{"gateway, seed configuration", r.Gateway}, {"sidecar, inbound + outbound", r.Sidecar}} {
-		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.1f\t%.2f\t%.2f\n", row.name, row.h.Lanedye.NsPerRequest/1000,
-			row.h.Noop.NsPerRequest/1000, row.h.Headers.NsPerRequest/1000, row.h.RatioToHeaders, row.h.RatioToNoop)
-	}
-	tw.Flush()
-	fmt.Println()
-	for _, row := range []struct {
-		name string
-		c    perf.Cost
-	}{{"gateway", r.Gateway.Lanedye}, {"sidecar in+out", r.Sidecar.Lanedye}} {
-		var kinds []string
-		for k, v := range row.c.HostCalls {
-			kinds = append(kinds, fmt.Sprintf("%s %.2f", strings.TrimPrefix(k, "proxy_"), v))
-		}
-		sort.Strings(kinds)
-		fmt.Printf("host calls per request, %s (%.2f return data): %s\n", row.name, row.c.DataCalls, strings.Join(kinds, ", "))
-	}
-	fmt.Printf("\nwasm %d bytes (references: noop %d, headers %d); initial memory %d pages\n", r.WasmBytes, r.RefBytes["noop"], r.RefBytes["headers"], r.InitialPages)
-	fmt.Printf("linear memory pages: gateway %d after 10k, %d after 1M requests; sidecar %d after 10k, %d after 1M ids\n",
-		r.Pages["gateway_after_10k"], r.Pages["gateway_after_1M"], r.Pages["sidecar_after_10k"], r.Pages["sidecar_after_1M"])
-	fmt.Printf("shared-data keys after 1M distinct ids: %d (slots %d)\n", r.SharedKeys, r.Slots)
-	fmt.Println()
-}
-
-func printResources(r report) {
-	for _, e := range r.EnvoyResources {
-		for _, name := range []string{"none", "lanedye_gateway"} {
-			run := e.RSSMiB[name]
-			var after []string
-			for _, n := range inenvoy.Checkpoints {
-				after = append(after, fmt.Sprintf("%.1f", run.After[fmt.Sprint(n)]))
-			}
-			fmt.Printf("Envoy --concurrency %d, %s: RSS idle %.1f MiB, after 20k..100k requests %s MiB\n", e.Concurrency, name, run.Idle, strings.Join(after, " / "))
-		}
-		fmt.Printf("Envoy --concurrency %d: module load %.0f ms (main thread), worker VM start %v ms\n", e.Concurrency, e.LoadMs, e.WorkerVMMs)
-	}
-	fmt.Println()
-}
-
-func printEnvoy(c inenvoy.Comparison) {
-	fmt.Printf("ENVOY %s, --concurrency %d, open loop at %.0f req/s, median of %d interleaved rounds of %d requests (%.0f s)\n",
-		c.Version, c.Concurrency, c.RateRPS, c.Rounds, c.RequestsPerRound, c.WallSeconds)
-	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "setup\tCPU µs/req\t− none, paired\t(quartiles)\tp50 ms\tp99 ms\tRSS MiB\tgray\t")
-	for _, n := range inenvoy.Names() {
-		q := c.AddedQuartiles[n]
-		fmt.Fprintf(tw, "%s\t%.1f\t%+.1f\t(%.0f–%.0f)\t%.2f\t%.2f\t%.1f\t%.0f %%\t\n", n, c.CPUUsPerRequest[n], c.AddedCPUUsPerRequest[n],
-			q[0], q[1], c.P50Ms[n], c.P99Ms[n], c.RSSMiB[n], c.GrayShare[n]*100)
-	}
-	tw.Flush()
-	fmt.Printf("(lanedye_gateway − none) / (lua_seed − none)  = %.2f\n", c.Ratios.GatewayToLua)
-	fmt.Printf("(lanedye_gateway − none) / (noop_wasm − none) = %.2f\n", c.Ratios.GatewayToNoop)
-	fmt.Printf("lanedye_sidecar_hop / lanedye_gateway         = %.2f\n", c.Ratios.HopToGateway)
 }
 
 func must[T any](v T, err error) T {
