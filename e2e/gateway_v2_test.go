@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
-	"net"
 	"net/http"
 	"path/filepath"
 	"strconv"
@@ -112,14 +111,7 @@ func startGateway(t *testing.T, cfg string, env map[string]string) *gatewayUnder
 	if err != nil {
 		t.Fatal(err)
 	}
-	appPort, gwPort := freePort(t), freePort(t)
-	app := &http.Server{Handler: &mesh.App{Service: "app", Version: "v1", LaneHeader: "x-swimlane"}, ReadHeaderTimeout: 5 * time.Second}
-	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", appPort))
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = app.Serve(l) }()
-	t.Cleanup(func() { _ = app.Close() })
+	appPort, gwPort := serveApp(t, "x-swimlane"), freePort(t)
 	b := mesh.Bootstrap{
 		Listeners: []mesh.Listener{{Name: "gateway", Port: gwPort, XFFTrustedHops: 1,
 			Hosts: []mesh.VirtualHost{{Name: "all", Domains: []string{"*"}, Default: "app"}}}},

@@ -29,14 +29,7 @@ type gatewayUnderXDS struct {
 
 func startGatewayUnderXDS(t *testing.T, bin string, x *xdsServer, laneHeader string) *gatewayUnderXDS {
 	t.Helper()
-	appPort, gwPort := freePort(t), freePort(t)
-	app := &http.Server{Handler: &mesh.App{Service: "app", Version: "v1", LaneHeader: laneHeader}, ReadHeaderTimeout: 5 * time.Second}
-	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", appPort))
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = app.Serve(l) }()
-	t.Cleanup(func() { _ = app.Close() })
+	appPort, gwPort := serveApp(t, laneHeader), freePort(t)
 	b := mesh.Bootstrap{
 		Node: "gateway",
 		Listeners: []mesh.Listener{{Name: "gateway", Port: gwPort,
@@ -94,6 +87,20 @@ func (g *gatewayUnderXDS) hop(t *testing.T, status int, kv ...string) (mesh.Hop,
 		t.Fatalf("%v %v", hops, err)
 	}
 	return hops[0], resp.Header.Values("Set-Cookie")
+}
+
+// serveApp serves an application (service app, version v1) that reports
+// the lane header it received, and returns its port.
+func serveApp(t *testing.T, laneHeader string) int {
+	t.Helper()
+	app := &http.Server{Handler: &mesh.App{Service: "app", Version: "v1", LaneHeader: laneHeader}, ReadHeaderTimeout: 5 * time.Second}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = app.Serve(l) }()
+	t.Cleanup(func() { _ = app.Close() })
+	return l.Addr().(*net.TCPAddr).Port
 }
 
 func freePort(t *testing.T) int {
