@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -56,8 +57,25 @@ type Mesh struct {
 }
 
 // Start starts the applications and every Envoy (in parallel: each compiles
-// the module first) and returns once all are ready.
+// the module first) and returns once all are ready. A start that loses one
+// of its ports to another process between FreePort and the bind is
+// retried on new ports, twice at most.
 func Start(o Options) (*Mesh, error) {
+	var err error
+	for range 3 {
+		var m *Mesh
+		if m, err = start(o); err == nil || !portTaken(err) {
+			return m, err
+		}
+	}
+	return nil, err
+}
+
+func portTaken(err error) bool {
+	return strings.Contains(strings.ToLower(err.Error()), "address already in use")
+}
+
+func start(o Options) (*Mesh, error) {
 	topo, err := LoadTopology(o.Root)
 	if err != nil {
 		return nil, err
@@ -191,16 +209,6 @@ func (m *Mesh) serve(h http.Handler, port int) error {
 	m.servers = append(m.servers, s)
 	go func() { _ = s.Serve(l) }()
 	return nil
-}
-
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // selfSigned writes a certificate for GatewayHost under dir and returns its
