@@ -33,12 +33,14 @@ func signedBy(setCookie, key string) bool {
 // What only real Envoy can show of SPEC v2 at the gateway: the sticky key
 // from the VM's environment (vm_config.environment_variables, as Istio's
 // vmConfig.env), source.address from real connections behind a trusted
-// proxy, and expiry and renewal on the real clock.
+// proxy (for a trusted lane header and for a rule), and expiry and renewal
+// on the real clock.
 func TestGatewayV2(t *testing.T) {
 	const key = "0123456789abcdef-from-the-env"
 	cfg := `{"role":"gateway","lanes":["gray"],"baggage":"lane",
 	  "trust":{"match":[{"source_ip":["10.8.0.0/16"]}]},
-	  "rules":[{"name":"tail","lane":"gray","match":[{"headers":{"x-user-id":{"suffix":"0"}}}]}],
+	  "rules":[{"name":"tail","lane":"gray","match":[{"headers":{"x-user-id":{"suffix":"0"}}}]},
+	           {"name":"office","lane":"gray","match":[{"source_ip":["10.9.0.0/16","fd00:9::/48"]}]}],
 	  "sticky":{"cookie":"x-lane","max_age":4,"secret_env":"LANEDYE_TEST_KEY"}}`
 	g := startGateway(t, cfg, map[string]string{"LANEDYE_TEST_KEY": key})
 
@@ -57,6 +59,20 @@ func TestGatewayV2(t *testing.T) {
 				kv = []string{"x-forwarded-for", c.xff}
 			}
 			if lane, _ := g.send(t, http.StatusOK, append(kv, "x-swimlane", "gray")...); lane != c.lane {
+				t.Errorf("X-Forwarded-For %q: lane %q, want %s", c.xff, lane, c.lane)
+			}
+		}
+	})
+	t.Run("a rule's source_ip", func(t *testing.T) {
+		for _, c := range []struct{ xff, lane string }{
+			{"10.9.4.4", "gray"}, {"fd00:9::7", "gray"}, {"203.0.113.9, 10.9.0.1", "gray"},
+			{"10.8.1.1", "base"}, {"fd00:8::7", "base"}, {"", "base"},
+		} {
+			var kv []string
+			if c.xff != "" {
+				kv = []string{"x-forwarded-for", c.xff}
+			}
+			if lane, _ := g.send(t, http.StatusOK, kv...); lane != c.lane {
 				t.Errorf("X-Forwarded-For %q: lane %q, want %s", c.xff, lane, c.lane)
 			}
 		}
