@@ -97,8 +97,10 @@ func (h *httpContext) write(r *request.Request, d *gateway.Decision) error {
 
 // failClosed removes the client's lane header, route header and baggage
 // lane member without having read the request. Envoy's remove drops every
-// occurrence. Errors are counted; if these fail too, the request goes on
-// as it came.
+// occurrence. Only the first baggage header can be read here and a later
+// one may carry the member, so every baggage header goes and the first
+// comes back without the member (a malformed one does not come back).
+// Errors are counted; if these fail too, the request goes on as it came.
 func (h *httpContext) failClosed() {
 	cfg := h.p.cfg
 	for _, name := range []string{cfg.LaneHeader, cfg.RouteHeader} {
@@ -109,21 +111,18 @@ func (h *httpContext) failClosed() {
 	if cfg.Baggage == "" {
 		return
 	}
-	old, getErr := proxywasm.GetHttpRequestHeader("baggage")
+	first, getErr := proxywasm.GetHttpRequestHeader("baggage")
 	if errors.Is(getErr, types.ErrorStatusNotFound) {
 		return
 	}
-	clean, changed, ok := propagation.BaggageDel(old, cfg.Baggage)
-	readable := getErr == nil && ok
-	if readable && !changed {
-		return
-	}
-	// Unreadable, malformed or carrying the member: one clean header, or none.
 	if err := proxywasm.RemoveHttpRequestHeader("baggage"); err != nil {
 		h.p.m.failed()
 		return
 	}
-	if readable && clean != "" {
+	if getErr != nil {
+		return
+	}
+	if clean, _, ok := propagation.BaggageDel(first, cfg.Baggage); ok && clean != "" {
 		if err := proxywasm.AddHttpRequestHeader("baggage", clean); err != nil {
 			h.p.m.failed()
 		}

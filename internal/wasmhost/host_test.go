@@ -215,6 +215,17 @@ func TestHostCallFailuresFailClosed(t *testing.T) {
 			}
 		})
 	}
+	// Only the first baggage header is readable without the header list: a
+	// lane member in a later one must not get through.
+	t.Run("proxy_get_header_map_pairs, member in a second baggage header", func(t *testing.T) {
+		in.Fail = map[string]bool{"proxy_get_header_map_pairs": true}
+		req := append(spoofed[:5:5], [2]string{"baggage", "k=v"}, [2]string{"baggage", "m=n,lane=gray"})
+		s := run(t, in, nil, req, [][2]string{{":status", "200"}})
+		in.Fail = nil
+		if got := values(s.Req, "baggage"); len(got) != 1 || got[0] != "k=v" {
+			t.Errorf("baggage %q, want [\"k=v\"]", got)
+		}
+	})
 	// And it recovers once the host does.
 	s := run(t, in, nil, append([][2]string(nil), spoofed...), nil)
 	if got := values(s.Req, "x-swimlane"); len(got) != 1 || got[0] != "gray" {
