@@ -82,29 +82,29 @@ func BaggageSet(h, name, value string) (string, bool) {
 }
 
 // BaggageDel returns h without member name (every occurrence), reporting
-// whether it was there. A malformed header is left alone (ok false).
+// whether it was there. A malformed header is left alone (ok false). A
+// header without the member, the common case, is only read, not copied.
 func BaggageDel(h, name string) (nb string, changed, ok bool) {
 	if len(h) > MaxBaggage {
 		return h, false, false
 	}
-	var b strings.Builder
-	valid := eachMember(h, func(key, _, member string) bool {
-		if key == name {
-			changed = true
-			return true
-		}
-		if b.Len() > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(member)
+	valid := eachMember(h, func(key, _, _ string) bool {
+		changed = changed || key == name
 		return true
 	})
-	if !valid {
-		return h, false, false
+	if !valid || !changed {
+		return h, false, valid
 	}
-	if !changed {
-		return h, false, true
-	}
+	var b strings.Builder
+	eachMember(h, func(key, _, member string) bool {
+		if key != name {
+			if b.Len() > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(member)
+		}
+		return true
+	})
 	return b.String(), true, true
 }
 

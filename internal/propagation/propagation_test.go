@@ -127,6 +127,31 @@ func TestBaggage(t *testing.T) {
 	}
 }
 
+func TestBaggageDel(t *testing.T) {
+	for _, c := range []struct {
+		h, want     string
+		changed, ok bool
+	}{
+		{"lane=gray", "", true, true},
+		{"a=1, lane=gray;p=1 ,b=2,lane=x", "a=1,b=2", true, true},
+		{"a=1, b=2", "a=1, b=2", false, true},
+		{"lanes=gray", "lanes=gray", false, true},
+		{"a b=1,lane=gray", "a b=1,lane=gray", false, false},
+	} {
+		t.Run(c.h, func(t *testing.T) {
+			got, changed, ok := BaggageDel(c.h, "lane")
+			if got != c.want || changed != c.changed || ok != c.ok {
+				t.Errorf("%q %v %v, want %q %v %v", got, changed, ok, c.want, c.changed, c.ok)
+			}
+		})
+	}
+	// The gateway's common case: a default-lane request whose baggage has
+	// no lane member.
+	if n := testing.AllocsPerRun(100, func() { BaggageDel("userId=alice;p=1, theme=dark", "lane") }); n != 0 {
+		t.Errorf("%.1f allocations for a header without the member", n)
+	}
+}
+
 // Hostile values are parsed in place: no allocation proportional to them.
 func TestHostileInputAllocations(t *testing.T) {
 	big := strings.Repeat("a", 64<<10)
