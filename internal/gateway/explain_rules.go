@@ -17,8 +17,8 @@ type Explanation struct {
 	Header     string
 	HeaderSent bool
 	HeaderWhy  []string
-	// Cookie is the first sticky cookie (named CookieName) the request
-	// carries, if CookieSent.
+	// Cookie is, if CookieSent, the sticky cookie (named CookieName) that
+	// decided, or else the first one the request carries.
 	CookieName string
 	Cookie     string
 	CookieSent bool
@@ -43,6 +43,9 @@ func (g *Gateway) Explain(r *request.Request, now int64, st *State) Explanation 
 	if o.Sticky != nil {
 		x.CookieName = o.Sticky.Name()
 		x.Cookie, x.CookieSent = r.Cookie(o.StickyCookie)
+		if x.Source == lane.SourceCookie {
+			x.Cookie, _, _, _ = g.cookie(r, now, st)
+		}
 	}
 	if x.Source == lane.SourceRule || x.Source == lane.SourceDefault {
 		x.Rules = o.Rules.Explain(r)

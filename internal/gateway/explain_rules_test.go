@@ -30,17 +30,19 @@ func TestExplain(t *testing.T) {
 		source     lane.Source
 		headerWhy  string // "" when no header was sent or it was kept
 		cookieSent bool
-		rules      int // traces
+		cookie     string // the value shown: the one that decided, else the first
+		rules      int    // traces
 	}{
-		{"nothing sent: every rule runs", nil, lane.SourceDefault, "", false, 2},
+		{"nothing sent: every rule runs", nil, lane.SourceDefault, "", false, "", 2},
 		{"an untrusted header", []string{"x-swimlane", "gray", "x-gray-tag", "t"}, lane.SourceRule,
-			`trust.match[0]: headers.x-internal-token: exact "s3cret": absent; trust.match[1]: source_ip: no source address, need one in "10.0.0.0/8"`, false, 1},
+			`trust.match[0]: headers.x-internal-token: exact "s3cret": absent; trust.match[1]: source_ip: no source address, need one in "10.0.0.0/8"`, false, "", 1},
 		{"an unknown lane in the header", []string{"x-swimlane", "purple", "x-internal-token", "s3cret"}, lane.SourceDefault,
-			`"purple" is not a configured lane`, false, 2},
+			`"purple" is not a configured lane`, false, "", 2},
 		{"a trusted header skips cookie and rules", []string{"x-swimlane", "gray", "x-internal-token", "s3cret", "cookie", "x-lane=base"}, lane.SourceHeader,
-			"", true, 0},
-		{"a valid unsigned cookie skips the rules", []string{"cookie", "x-lane=gray; beta=1"}, lane.SourceCookie, "", true, 0},
-		{"an invalid cookie", []string{"cookie", "x-lane=purple; beta=1"}, lane.SourceRule, "", true, 2},
+			"", true, "base", 0},
+		{"a valid unsigned cookie skips the rules", []string{"cookie", "x-lane=gray; beta=1"}, lane.SourceCookie, "", true, "gray", 0},
+		{"a stale cookie before a valid one", []string{"cookie", "x-lane=purple; x-lane=gray"}, lane.SourceCookie, "", true, "gray", 0},
+		{"an invalid cookie", []string{"cookie", "x-lane=purple; beta=1"}, lane.SourceRule, "", true, "purple", 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			hs := [][2]string{{":authority", "shop"}, {":path", "/"}, {":method", "GET"}}
@@ -61,6 +63,9 @@ func TestExplain(t *testing.T) {
 			}
 			if x.CookieSent != tc.cookieSent || (x.CookieSent && x.CookieName != "x-lane") {
 				t.Errorf("cookie %q sent %v", x.CookieName, x.CookieSent)
+			}
+			if x.Cookie != tc.cookie {
+				t.Errorf("cookie value %q, want %q", x.Cookie, tc.cookie)
 			}
 			if len(x.Rules) != tc.rules {
 				t.Errorf("%d rule traces, want %d: %+v", len(x.Rules), tc.rules, x.Rules)

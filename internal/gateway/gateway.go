@@ -130,7 +130,7 @@ func (g *Gateway) Decide(r *request.Request, now int64, st *State) Decision {
 	}
 	var exp int64 // a valid cookie's expiry
 	if !decided && o.Sticky != nil {
-		if l, e, ok := g.cookie(r, now, st); ok {
+		if _, l, e, ok := g.cookie(r, now, st); ok {
 			d.Lane, d.Source, exp, decided = l, lane.SourceCookie, e, true
 		}
 	}
@@ -151,26 +151,27 @@ func (g *Gateway) Decide(r *request.Request, now int64, st *State) Decision {
 	return d
 }
 
-// cookie returns the lane of the first valid sticky cookie: stale cookies
-// of an old Path or Domain must not hide a valid one.
-func (g *Gateway) cookie(r *request.Request, now int64, st *State) (l lane.ID, exp int64, ok bool) {
+// cookie returns the first valid sticky cookie and its lane and expiry:
+// stale cookies of an old Path or Domain must not hide a valid one.
+func (g *Gateway) cookie(r *request.Request, now int64, st *State) (v string, l lane.ID, exp int64, ok bool) {
 	c := g.o.Sticky
 	first, present := r.Cookie(g.o.StickyCookie)
 	if !present {
-		return lane.None, 0, false
+		return "", lane.None, 0, false
 	}
 	if l, exp, ok = c.Verify(first, now, st.cookies); ok {
-		return l, exp, true
+		return first, l, exp, true
 	}
 	n := 0
-	r.CookieValues(g.o.StickyCookie, func(v string) bool {
+	r.CookieValues(g.o.StickyCookie, func(value string) bool {
 		if n++; n == 1 {
 			return true // the first value, verified above
 		}
-		l, exp, ok = c.Verify(v, now, st.cookies)
+		l, exp, ok = c.Verify(value, now, st.cookies)
+		v = value
 		return !ok
 	})
-	return l, exp, ok
+	return v, l, exp, ok
 }
 
 // baggage sets the lane member to the decided lane, or removes it for the
