@@ -72,8 +72,9 @@ type Option func(*parser)
 
 // WithEnv sets how sticky.secret_env is resolved (by default: the process
 // environment, which in Envoy is the VM's, vm_config.environment_variables).
-// A nil lookup checks the configuration without resolving it, for tools that
-// do not run where the plugin runs.
+// A nil lookup reads no environment: secret_env then stands for a
+// placeholder key, so that tools that do not run where the plugin runs can
+// check and explain a configuration (what they sign is not the plugin's).
 func WithEnv(lookup func(string) (string, bool)) Option {
 	return func(p *parser) { p.env = lookup }
 }

@@ -23,7 +23,6 @@ func (p *parser) parseSticky() error {
 	}
 	o := sticky.Options{MaxAge: DefaultMaxAge, Path: "/", HTTPOnly: true, SameSite: "Lax"}
 	lanesSet := false
-	var envName string // sticky.secret_env's value, kept for its binder
 	err := object(p.sticky, "sticky",
 		req("cookie", "the cookie name", cookieName(&o.Cookie)),
 		opt("max_age", integer(&o.MaxAge, 1, maxMaxAge)),
@@ -33,7 +32,7 @@ func (p *parser) parseSticky() error {
 		opt("http_only", boolean(&o.HTTPOnly)),
 		opt("same_site", sameSite(&o.SameSite, &o.Secure)),
 		opt("secret", secrets(&o.Keys)),
-		opt("secret_env", p.secretEnv(&o.Keys, &envName)),
+		opt("secret_env", p.secretEnv(&o.Keys)),
 		opt("lanes", func(v gjson.Result, path string) error { lanesSet = true; return p.laneList(&o.Lanes)(v, path) }),
 	)
 	if err != nil {
@@ -123,12 +122,13 @@ func secrets(dst *[][]byte) binder {
 
 // secretEnv binds sticky.secret_env: the name of a VM environment variable
 // holding one key or a comma-separated list of keys.
-func (p *parser) secretEnv(dst *[][]byte, name *string) binder {
+func (p *parser) secretEnv(dst *[][]byte) binder {
 	return func(v gjson.Result, path string) error {
-		if err := str(name)(v, path); err != nil {
+		var name string
+		if err := str(&name)(v, path); err != nil {
 			return err
 		}
-		if *name == "" {
+		if name == "" {
 			return errorf(path, "must name an environment variable")
 		}
 		if p.sticky.Get("secret").Exists() {
@@ -138,16 +138,16 @@ func (p *parser) secretEnv(dst *[][]byte, name *string) binder {
 			*dst = [][]byte{[]byte("key resolved where the plugin runs")} // offline check
 			return nil
 		}
-		val, ok := p.env(*name)
+		val, ok := p.env(name)
 		switch {
 		case !ok:
-			return errorf(path, "the VM environment has no %s (Istio: WasmPlugin vmConfig.env with valueFrom: HOST)", *name)
+			return errorf(path, "the VM environment has no %s (Istio: WasmPlugin vmConfig.env with valueFrom: HOST)", name)
 		case strings.TrimSpace(val) == "":
-			return errorf(path, "%s is empty", *name)
+			return errorf(path, "%s is empty", name)
 		}
 		for i, k := range strings.Split(val, ",") {
 			if k = strings.TrimSpace(k); len(k) < sticky.MinKey {
-				return errorf(path, "key %d of %s must be at least %d bytes, got %d", i+1, *name, sticky.MinKey, len(k))
+				return errorf(path, "key %d of %s must be at least %d bytes, got %d", i+1, name, sticky.MinKey, len(k))
 			}
 			*dst = append(*dst, []byte(k))
 		}

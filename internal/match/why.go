@@ -54,9 +54,9 @@ func (m *String) WhyNot(v string, ok bool) string {
 	case !ok:
 		return m.Describe() + ": absent"
 	case m.op == OpExact && !m.invert:
-		return m.Describe() + " != " + whyQuote(v)
+		return m.Describe() + " != " + Quote(v)
 	}
-	return m.Describe() + ": got " + whyQuote(v)
+	return m.Describe() + ": got " + Quote(v)
 }
 
 // Spec returns the source as the configuration writes it: "header:x-user-id".
@@ -93,7 +93,7 @@ func (p *Percentage) WhyNot(r *request.Request) string {
 	for i := range p.Keys {
 		v, ok := p.Keys[i].Get(r)
 		if ok {
-			return pct + "%: " + p.Keys[i].Spec() + " " + whyQuote(v) + " is in bucket " +
+			return pct + "%: " + p.Keys[i].Spec() + " " + Quote(v) + " is in bucket " +
 				strconv.FormatUint(Bucket(p.Salt, v), 10) + ", not below " + strconv.FormatUint(p.Threshold, 10)
 		}
 		specs[i] = p.Keys[i].Spec()
@@ -172,7 +172,7 @@ func (h *Hosts) WhyNot(host string, lower bool) string {
 	if h.Match(host, lower) {
 		return ""
 	}
-	return whyQuote(host) + " is not " + whyList(h.Patterns())
+	return Quote(host) + " is not " + whyList(h.Patterns())
 }
 
 // whySource: without a downstream address no source_ip condition holds.
@@ -203,8 +203,8 @@ func whyList(vs []string) string {
 	return "[" + strings.Join(q, ", ") + "]"
 }
 
-// whyQuote quotes a request value, shortened when long.
-func whyQuote(v string) string {
+// Quote quotes a request value for a reason, shortened when long.
+func Quote(v string) string {
 	if len(v) > whyQuoteMax {
 		return strconv.Quote(v[:whyQuoteMax]) + "…"
 	}

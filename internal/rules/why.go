@@ -3,6 +3,7 @@ package rules
 import (
 	"strconv"
 
+	"github.com/lanedye/lanedye/internal/match"
 	"github.com/lanedye/lanedye/internal/request"
 )
 
@@ -45,7 +46,7 @@ func (e *Engine) whyNot(ru *Rule, r *request.Request) []string {
 			return []string{"lane_from: " + ru.LaneFrom.Spec() + " is absent"}
 		}
 		if _, known := e.lanes.Lookup(v); !known {
-			return []string{"lane_from: " + ru.LaneFrom.Spec() + " " + quote(v) + " is not a configured lane"}
+			return []string{"lane_from: " + ru.LaneFrom.Spec() + " " + match.Quote(v) + " is not a configured lane"}
 		}
 	}
 	why := ru.Match.WhyNot(r)
@@ -55,13 +56,4 @@ func (e *Engine) whyNot(ru *Rule, r *request.Request) []string {
 		}
 	}
 	return why
-}
-
-// quote quotes a request value for a reason, shortened when long.
-func quote(v string) string {
-	const limit = 64
-	if len(v) > limit {
-		return strconv.Quote(v[:limit]) + "…"
-	}
-	return strconv.Quote(v)
 }
