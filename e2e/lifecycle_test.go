@@ -71,7 +71,7 @@ func (g *gatewayUnderXDS) hop(t *testing.T, status int, kv ...string) (mesh.Hop,
 	for i := 0; i+1 < len(kv); i += 2 {
 		req.Header.Add(kv[i], kv[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := (&http.Client{Timeout: 15 * time.Second}).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

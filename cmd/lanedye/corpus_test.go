@@ -222,9 +222,12 @@ func cookieNow(t *testing.T, setCookie string) int64 {
 	parts := strings.Split(value, ".")
 	_, maxAge, _ := strings.Cut(attrs, "Max-Age=")
 	maxAge, _, _ = strings.Cut(maxAge, ";")
+	if len(parts) < 3 {
+		t.Fatalf("cannot read the issue time of %q", setCookie)
+	}
 	exp, err1 := strconv.ParseInt(parts[len(parts)-2], 10, 64)
 	age, err2 := strconv.ParseInt(maxAge, 10, 64)
-	if len(parts) < 3 || err1 != nil || err2 != nil {
+	if err1 != nil || err2 != nil {
 		t.Fatalf("cannot read the issue time of %q", setCookie)
 	}
 	return exp - age

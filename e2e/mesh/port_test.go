@@ -9,12 +9,15 @@ import (
 
 func TestFreePortIsOutsideTheEphemeralRange(t *testing.T) {
 	low := ephemeralLow()
+	// A kernel whose ephemeral range starts low leaves no room below it:
+	// FreePort then takes any free port.
+	below := low-1-lowestPort >= 1000
 	for range 20 {
 		p, err := FreePort()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if p < lowestPort || p >= low {
+		if below && (p < lowestPort || p >= low) {
 			t.Fatalf("port %d: want one in [%d, %d)", p, lowestPort, low)
 		}
 		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))

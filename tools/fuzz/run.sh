@@ -10,15 +10,18 @@ set -u
 GO=${GO:-go}
 FUZZTIME=${FUZZTIME:-60s}
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+status=$(mktemp)
+trap 'rm -f "$log" "$status"' EXIT
 for pkg in $($GO list ./...); do
   dir=$($GO list -f '{{.Dir}}' "$pkg")
   for f in $($GO test -list '^Fuzz' "$pkg" | grep '^Fuzz'); do
     for attempt in 1 2; do
       echo "== $pkg $f"
       before=$(ls "$dir/testdata/fuzz/$f" 2>/dev/null | wc -l)
-      if $GO test -run '^$' -fuzz "^$f\$" -fuzztime "$FUZZTIME" "$pkg" 2>&1 | tee "$log"; then
-        [ "$(grep -c '^FAIL' "$log")" -eq 0 ] && break
+      # The pipe's status is tee's: go test's own goes through a file.
+      { $GO test -run '^$' -fuzz "^$f\$" -fuzztime "$FUZZTIME" "$pkg" 2>&1; echo $? >"$status"; } | tee "$log"
+      if [ "$(cat "$status")" -eq 0 ] && [ "$(grep -c '^FAIL' "$log")" -eq 0 ]; then
+        break
       fi
       after=$(ls "$dir/testdata/fuzz/$f" 2>/dev/null | wc -l)
       if [ "$attempt" -eq 2 ] || [ "$after" -ne "$before" ] || ! grep -q 'context deadline exceeded' "$log"; then
