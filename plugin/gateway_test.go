@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
+
+	"github.com/lanedye/lanedye/internal/gateway"
 )
 
 // bucket is SPEC's percentage formula, computed independently of the plugin.
@@ -182,6 +184,15 @@ func TestStickyCookie(t *testing.T) {
 		for _, kv := range [][]string{{"cookie", "a=1", "cookie", cookie}, {"cookie", "x-lane=garbage; " + cookie}} {
 			if got := one(t, h.do(req("shop.example.com", "/", kv...)).req, "x-swimlane"); got != "gray" {
 				t.Errorf("%q: lane %q, want gray", kv, got)
+			}
+		}
+		// A client does not choose how many values are verified: a valid
+		// one after gateway.MaxStickyValues-1 stale ones counts, one after
+		// more does not.
+		for stale, want := range map[int]string{gateway.MaxStickyValues - 1: "gray", gateway.MaxStickyValues: "base"} {
+			c := strings.Repeat("x-lane=gray.1.AAAA; ", stale) + cookie
+			if got := one(t, h.do(req("shop.example.com", "/", "cookie", c)).req, "x-swimlane"); got != want {
+				t.Errorf("valid cookie after %d stale ones: lane %q, want %s", stale, got, want)
 			}
 		}
 	})

@@ -151,7 +151,13 @@ func (g *Gateway) Decide(r *request.Request, now int64, st *State) Decision {
 	return d
 }
 
-// cookie returns the first valid sticky cookie and its lane and expiry:
+// MaxStickyValues is how many values of the sticky cookie one request may
+// have verified: each can cost an HMAC per key, and the client must not
+// choose how many. Browsers send a few (one per Path or Domain).
+const MaxStickyValues = 16
+
+// cookie returns the first valid sticky cookie, among the first
+// MaxStickyValues, and its lane and expiry:
 // stale cookies of an old Path or Domain must not hide a valid one.
 func (g *Gateway) cookie(r *request.Request, now int64, st *State) (v string, l lane.ID, exp int64, ok bool) {
 	c := g.o.Sticky
@@ -166,6 +172,9 @@ func (g *Gateway) cookie(r *request.Request, now int64, st *State) (v string, l 
 	r.CookieValues(g.o.StickyCookie, func(value string) bool {
 		if n++; n == 1 {
 			return true // the first value, verified above
+		}
+		if n > MaxStickyValues {
+			return false
 		}
 		l, exp, ok = c.Verify(value, now, st.cookies)
 		v = value
