@@ -64,9 +64,10 @@ func (h *httpContext) readSource(r *request.Request) {
 		h.p.m.failed()
 		return
 	}
-	if ap, err := netip.ParseAddrPort(string(raw)); err == nil {
+	s := string(raw)
+	if ap, err := netip.ParseAddrPort(s); err == nil {
 		r.SetSource(ap.Addr())
-	} else if a, err := netip.ParseAddr(string(raw)); err == nil {
+	} else if a, err := netip.ParseAddr(s); err == nil {
 		r.SetSource(a)
 	}
 }

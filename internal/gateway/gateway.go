@@ -61,8 +61,8 @@ func New(o Options) *Gateway {
 
 // NeedsSource reports whether deciding r can depend on its downstream
 // address (request.SetSource): a rule has a source_ip condition, or r
-// carries a lane header and a trust block has one (trust is consulted only
-// for a client's lane header).
+// carries a lane header naming a configured lane and a trust block has one
+// (trust is consulted only for such a header).
 func (g *Gateway) NeedsSource(r *request.Request) bool {
 	if g.rulesSource {
 		return true
@@ -70,8 +70,12 @@ func (g *Gateway) NeedsSource(r *request.Request) bool {
 	if !g.trustSource {
 		return false
 	}
-	_, ok := r.Header(g.o.LaneHeader)
-	return ok
+	v, ok := r.Header(g.o.LaneHeader)
+	if !ok {
+		return false
+	}
+	_, known := g.o.Lanes.Lookup(v) // trust is asked only about a known lane
+	return known
 }
 
 // Rules returns the rule engine.

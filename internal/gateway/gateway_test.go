@@ -83,6 +83,7 @@ func TestNeedsSource(t *testing.T) {
 	}{
 		{"source_ip in trust, no lane header", trust, perf.Browser(), false},
 		{"source_ip in trust, a lane header", trust, perf.Browser(laneHeader), true},
+		{"source_ip in trust, a lane header naming no lane", trust, perf.Browser([2]string{"x-swimlane", "purple"}), false},
 		{"source_ip in a rule", rule, perf.Browser(), true},
 		{"no source_ip, a lane header", other, perf.Browser(laneHeader), false},
 	} {
