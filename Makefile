@@ -57,7 +57,9 @@ check: lint
 	  if [ -n "$$fmt" ]; then echo "gofmt needed:"; echo "$$fmt"; exit 1; fi
 	$(GO) vet ./...
 	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
-	$(GO) test -count=1 -race $$($(GO) list ./internal/... | grep -v -e /perf -e /wasmhost)
+	@bad=$$($(GO) list -test -deps ./internal/... | grep -E '^github.com/lanedye/lanedye/(e2e|bench|cmd|plugin)(/|$$)' | sort -u); \
+	  if [ -n "$$bad" ]; then echo "internal/ must not depend on e2e, bench, cmd or plugin (tests included):"; echo "$$bad"; exit 1; fi
+	$(GO) test -count=1 -race ./internal/...
 
 lint: $(GOLANGCI_LINT)
 	$(GOLANGCI_LINT) run ./...
@@ -75,14 +77,14 @@ $(GOLANGCI_LINT):
 # build/bench.json. BENCH_ARGS='-only envoy' runs the last part alone.
 BENCH_ARGS ?=
 bench: build envoy
-	$(GO) run ./internal/perf/report $(BENCH_ARGS)
+	$(GO) run ./cmd/bench $(BENCH_ARGS)
 
 # Instructions per request of the envoy section's five setups, counted in
 # Envoy under valgrind's callgrind: they repeat to a tenth of a percent where
 # CPU time moves by a quarter. Installs valgrind (Debian) when missing.
 bench-instructions: build envoy
 	@command -v valgrind >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq valgrind; }
-	$(GO) run ./internal/perf/report -only instructions
+	$(GO) run ./cmd/bench -only instructions
 
 # Each fuzz target on its own for FUZZTIME.
 fuzz:

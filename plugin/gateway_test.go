@@ -16,15 +16,16 @@ import (
 	"github.com/lanedye/lanedye/internal/gateway"
 )
 
-// bucket is SPEC's percentage formula, computed independently of the plugin.
+// bucket is the percentage formula (docs/contract.md, Percentage), computed
+// independently of the plugin.
 func bucket(salt, value string) uint64 {
 	h := fnv.New64a()
 	h.Write([]byte(salt + "\x00" + value))
 	return h.Sum64() % 10000
 }
 
-// signed is SPEC's v2 signed cookie value, computed independently of the
-// plugin.
+// signed is the signed cookie value (docs/contract.md, Sticky cookie),
+// computed independently of the plugin.
 func signed(secret, lane string, exp int64) string {
 	payload := lane + "." + strconv.FormatInt(exp, 10)
 	m := hmac.New(sha256.New, []byte(secret))
@@ -32,7 +33,7 @@ func signed(secret, lane string, exp int64) string {
 	return payload + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-// checkIssued checks a Set-Cookie value against SPEC — name=<lane>.<exp>.<sig>
+// checkIssued checks a Set-Cookie value against the contract — name=<lane>.<exp>.<sig>
 // signed with secret, Max-Age between max_age and an hour more (the
 // module's clock is its own: wazero's under the SDK's wrapper), then attrs
 // — and returns "name=value" and the expiry.
@@ -44,7 +45,7 @@ func checkIssued(t *testing.T, setCookie, name, secret, lane string, maxAge int6
 	l, e, _ := strings.Cut(payload, ".")
 	exp, err := strconv.ParseInt(e, 10, 64)
 	if err != nil || l != lane || signed(secret, lane, exp) != value {
-		t.Errorf("Set-Cookie %q: not SPEC's value for lane %s", setCookie, lane)
+		t.Errorf("Set-Cookie %q: not the contract's value for lane %s", setCookie, lane)
 	}
 	age, got, _ := strings.Cut(rest, ";")
 	if n, _ := strconv.ParseInt(age, 10, 64); n < maxAge || n >= maxAge+3600 {

@@ -42,7 +42,7 @@ func (h *host) out(authority string, kv ...string) exchange {
 
 // slotKeys counts the propagation slots that hold a value, probing the
 // namespace one key at a time; keys outside it are the wasm host's to show
-// (internal/perf's budget test enumerates every key).
+// (bench's budget test enumerates every key).
 func (h *host) slotKeys(slots int) int {
 	h.t.Helper()
 	n := 0
@@ -375,15 +375,14 @@ func TestSidecarHostileInput(t *testing.T) {
 	})
 }
 
-// SPEC v2 on a sidecar: several baggage headers are one list, inbound
-// responses explain the lane the application was told, and the application's
-// unknown lane header counts as absent.
-func TestSidecarV2(t *testing.T) {
+// Several baggage headers are one list: read inbound as one, written
+// outbound as one header.
+func TestSidecarBaggageHeaders(t *testing.T) {
 	const tp = "00-11111111111111111111111111111111-2222222222222222-01"
 	vmTest(t, func(t *testing.T, vm types.VMContext) {
 		h := startPlugin(t, vm, sidecarConfig(60, 64, "", `,"baggage":"lane"`))
 		t.Run("two baggage headers in, one list", func(t *testing.T) {
-			ex := h.in("baggage", "a=1", "baggage", "lane=dev-a,b=2", "x-corr", "v2-1")
+			ex := h.in("baggage", "a=1", "baggage", "lane=dev-a,b=2", "x-corr", "bg-1")
 			if got := one(t, ex.req, "x-swimlane"); got != "dev-a" {
 				t.Errorf("lane %q", got)
 			}
@@ -398,26 +397,37 @@ func TestSidecarV2(t *testing.T) {
 				t.Errorf("baggage %q", got)
 			}
 		})
-		t.Run("inbound debug", func(t *testing.T) {
-			for kv, want := range map[string]string{"gray": "lane=gray; source=header", "": "lane=base; source=default"} {
-				var hs []string
-				if kv != "" {
-					hs = []string{"x-swimlane", kv}
-				}
-				if got := one(t, h.in(hs...).resp, "x-lanedye-decision"); got != want {
-					t.Errorf("inbound %q: decision %q, want %q", kv, got, want)
-				}
+	})
+}
+
+// Inbound responses explain the lane the application was told.
+func TestSidecarInboundDebug(t *testing.T) {
+	vmTest(t, func(t *testing.T, vm types.VMContext) {
+		h := startPlugin(t, vm, sidecarConfig(60, 64, "", `,"baggage":"lane"`))
+		for kv, want := range map[string]string{"gray": "lane=gray; source=header", "": "lane=base; source=default"} {
+			var hs []string
+			if kv != "" {
+				hs = []string{"x-swimlane", kv}
 			}
-		})
-		t.Run("unknown app lane is replaced by a found mapping, else left", func(t *testing.T) {
-			h.in("x-swimlane", "gray", "x-corr", "v2-2")
-			if got := one(t, h.out("svc-b", "x-corr", "v2-2", "x-swimlane", "bogus").req, "x-swimlane"); got != "gray" {
-				t.Errorf("with a mapping: %q", got)
+			if got := one(t, h.in(hs...).resp, "x-lanedye-decision"); got != want {
+				t.Errorf("inbound %q: decision %q, want %q", kv, got, want)
 			}
-			if got := one(t, h.out("svc-b", "x-corr", "v2-none", "x-swimlane", "bogus").req, "x-swimlane"); got != "bogus" {
-				t.Errorf("without a mapping: %q", got)
-			}
-		})
+		}
+	})
+}
+
+// An application's lane header that is not a configured lane counts as
+// absent: a mapping found replaces it, else it is left as it is.
+func TestSidecarUnknownApplicationLane(t *testing.T) {
+	vmTest(t, func(t *testing.T, vm types.VMContext) {
+		h := startPlugin(t, vm, sidecarConfig(60, 64, "", `,"baggage":"lane"`))
+		h.in("x-swimlane", "gray", "x-corr", "app-2")
+		if got := one(t, h.out("svc-b", "x-corr", "app-2", "x-swimlane", "bogus").req, "x-swimlane"); got != "gray" {
+			t.Errorf("with a mapping: %q", got)
+		}
+		if got := one(t, h.out("svc-b", "x-corr", "app-none", "x-swimlane", "bogus").req, "x-swimlane"); got != "bogus" {
+			t.Errorf("without a mapping: %q", got)
+		}
 	})
 }
 

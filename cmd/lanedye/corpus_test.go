@@ -3,7 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/lanedye/lanedye/internal/perf"
+	"github.com/lanedye/lanedye/internal/testfixture"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -76,7 +76,7 @@ func TestExplainAgreesWithTheModule(t *testing.T) {
 	}
 	// The shipped gateway with its sticky key inline: the emulator gives the
 	// module no environment for secret_env.
-	shipped, err := perf.ShippedGatewayConfig(repo("."))
+	shipped, err := testfixture.ShippedGatewayConfig(repo("."))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,10 +9,10 @@ import (
 	"github.com/lanedye/lanedye/internal/config"
 	"github.com/lanedye/lanedye/internal/gateway"
 	"github.com/lanedye/lanedye/internal/lane"
-	"github.com/lanedye/lanedye/internal/perf"
 	"github.com/lanedye/lanedye/internal/request"
 	"github.com/lanedye/lanedye/internal/rules"
 	"github.com/lanedye/lanedye/internal/sticky"
+	"github.com/lanedye/lanedye/internal/testfixture"
 )
 
 func load(t testing.TB, name string) *config.Config {
@@ -29,7 +29,7 @@ func load(t testing.TB, name string) *config.Config {
 }
 
 // Trusted header > valid sticky cookie > rules > default lane; the benchmarks
-// and the zero-allocation budget of the decision live in internal/perf.
+// and the zero-allocation budget of the decision live in bench/.
 func TestDecisionOrder(t *testing.T) {
 	cfg := load(t, "seed-gray-router.json")
 	const now = 1_800_000_000
@@ -41,19 +41,19 @@ func TestDecisionOrder(t *testing.T) {
 		headers [][2]string
 		check   func(d gateway.Decision) bool
 	}{
-		{"a valid cookie wins over a rule", perf.Browser([2]string{"cookie", cookie}, [2]string{"x-user-region", "beijing"}),
+		{"a valid cookie wins over a rule", testfixture.Browser([2]string{"cookie", cookie}, [2]string{"x-user-region", "beijing"}),
 			func(d gateway.Decision) bool {
 				return d.Source == lane.SourceCookie && d.Lane == 1 && d.SetCookie == ""
 			}},
-		{"a cookie with less than half its life left is renewed", perf.Browser([2]string{"cookie", aging}),
+		{"a cookie with less than half its life left is renewed", testfixture.Browser([2]string{"cookie", aging}),
 			func(d gateway.Decision) bool {
 				return d.Source == lane.SourceCookie && strings.Contains(d.SetCookie, "Max-Age=604800")
 			}},
-		{"a stale cookie before a valid one does not hide it", perf.Browser([2]string{"cookie", "x-sticky-version=v2.1.x; " + cookie}),
+		{"a stale cookie before a valid one does not hide it", testfixture.Browser([2]string{"cookie", "x-sticky-version=v2.1.x; " + cookie}),
 			func(d gateway.Decision) bool { return d.Source == lane.SourceCookie && d.SetCookie == "" }},
-		{"a spoofed header is not kept; the rule decides", perf.Browser([2]string{"x-user-region", "beijing"}, [2]string{"x-target-version", "v2"}),
+		{"a spoofed header is not kept; the rule decides", testfixture.Browser([2]string{"x-user-region", "beijing"}, [2]string{"x-target-version", "v2"}),
 			func(d gateway.Decision) bool { return d.Source == lane.SourceRule && d.Spoofed && d.SetCookie != "" }},
-		{"nothing: the default lane", perf.Browser(),
+		{"nothing: the default lane", testfixture.Browser(),
 			func(d gateway.Decision) bool {
 				return d.Source == lane.SourceDefault && d.Lane == lane.Default && d.Rule == rules.None && d.SetCookie == "" && d.Route == lane.None
 			}},
@@ -81,11 +81,11 @@ func TestNeedsSource(t *testing.T) {
 		headers [][2]string
 		want    bool
 	}{
-		{"source_ip in trust, no lane header", trust, perf.Browser(), false},
-		{"source_ip in trust, a lane header", trust, perf.Browser(laneHeader), true},
-		{"source_ip in trust, a lane header naming no lane", trust, perf.Browser([2]string{"x-swimlane", "purple"}), false},
-		{"source_ip in a rule", rule, perf.Browser(), true},
-		{"no source_ip, a lane header", other, perf.Browser(laneHeader), false},
+		{"source_ip in trust, no lane header", trust, testfixture.Browser(), false},
+		{"source_ip in trust, a lane header", trust, testfixture.Browser(laneHeader), true},
+		{"source_ip in trust, a lane header naming no lane", trust, testfixture.Browser([2]string{"x-swimlane", "purple"}), false},
+		{"source_ip in a rule", rule, testfixture.Browser(), true},
+		{"no source_ip, a lane header", other, testfixture.Browser(laneHeader), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg, err := config.Parse([]byte(`{"role":"gateway","lanes":["gray"],` + tc.cfg + `}`))

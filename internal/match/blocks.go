@@ -32,7 +32,7 @@ func (p *Percentage) Match(r *request.Request) bool {
 	return false
 }
 
-// Bucket is SPEC's formula: 64-bit FNV-1a over salt + "\x00" + value, mod 10000.
+// Bucket is the contract's formula (docs/contract.md, Percentage): 64-bit FNV-1a over salt + "\x00" + value, mod 10000.
 func Bucket(salt, value string) uint64 {
 	return uint64(fnv.New.String(salt).Byte(0).String(value)) % Buckets
 }

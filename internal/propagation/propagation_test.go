@@ -221,7 +221,7 @@ func TestMergeWays(t *testing.T) {
 	if _, st := Inspect(v, id("b"), 250); st != Foreign {
 		t.Errorf("expired b kept: %v", st)
 	}
-	// One way is SPEC's slot: the newest replaces whatever was there.
+	// One way is a single-mapping slot: the newest replaces whatever was there.
 	one, _ := Merge(nil, []ID{id("x")}, "gray", 100, 0, 1)
 	one, evicted = Merge(one, []ID{id("y")}, "dev", 100, 0, 1)
 	if _, st := Inspect(one, id("x"), 0); st != Foreign || !evicted {

@@ -44,7 +44,7 @@ func SlotOf(id ID, slots int) int {
 //	lane length (1) | id length, big endian (2) | lane | id]
 //
 // The full id is kept so that a slot shared by two ids never hands one id's
-// lane to the other. With ways = 1 (SPEC's slot) a slot holds one mapping and
+// lane to the other. With ways = 1 (the single-mapping slot) a slot holds one mapping and
 // the newest replaces it; with more ways the newest replaces the same id's
 // mapping, else an expired one, else the oldest.
 const (

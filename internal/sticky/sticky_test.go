@@ -28,7 +28,8 @@ func signed(keys ...string) *Cookie {
 	return New(Options{Cookie: "x-lane", MaxAge: day, Path: "/", HTTPOnly: true, SameSite: "Lax", Keys: ks, Lanes: []lane.ID{1, 2}}, lanes)
 }
 
-// spec is SPEC's value, computed independently of the package.
+// spec is the contract's value (docs/contract.md, Sticky cookie), computed
+// independently of the package.
 func spec(key, laneName string, exp int64) string {
 	payload := laneName + "." + strconv.FormatInt(exp, 10)
 	m := hmac.New(sha256.New, []byte(key))

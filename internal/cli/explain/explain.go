@@ -14,7 +14,7 @@ import (
 )
 
 // Result is the decision for one request and what led to it. The first
-// five fields are SPEC's `--json` contract; null where there is none.
+// five fields are the `--json` contract (docs/contract.md, The lanedye command); null where there is none.
 type Result struct {
 	Lane      string  `json:"lane"`
 	Source    string  `json:"source"`

@@ -1,4 +1,4 @@
-package perf
+package bench
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 
-	"github.com/lanedye/lanedye/internal/wasmhost"
+	"github.com/lanedye/lanedye/bench/wasmhost"
 )
 
 // Stream is one request through an instance: its properties and headers.

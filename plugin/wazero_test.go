@@ -1,4 +1,4 @@
-package wasmhost
+package main
 
 import (
 	"context"
@@ -6,51 +6,55 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/lanedye/lanedye/bench/wasmhost"
 	"github.com/lanedye/lanedye/internal/fnv"
 	"github.com/lanedye/lanedye/internal/sticky"
 )
 
-var compiled struct {
+// These tests run the built module in bench/wasmhost, an instrumented host
+// on wazero, for what neither Envoy nor the SDK's emulator can show a test:
+// host calls that fail on demand, the module's own malloc export and the
+// header buffer behind it, and proxy_on_done/proxy_on_delete (which the
+// emulator's wasm wrapper never calls).
+
+var hostCompiled struct {
 	once sync.Once
-	m    *Module
+	m    *wasmhost.Module
 	err  error
 }
 
-// module compiles build/lanedye.wasm once for the package's tests; the tests
-// fail without it.
-func module(t *testing.T) *Module {
+// hostModule compiles the artifact once for the package's tests; they fail
+// without it.
+func hostModule(t *testing.T) *wasmhost.Module {
 	t.Helper()
-	compiled.once.Do(func() {
-		p := filepath.Join("..", "..", "build", "lanedye.wasm")
-		if e := os.Getenv("LANEDYE_WASM"); e != "" {
-			p = e
-		}
-		wasm, err := os.ReadFile(p)
+	hostCompiled.once.Do(func() {
+		wasm, err := os.ReadFile(wasmPath())
 		if err != nil {
-			compiled.err = fmt.Errorf("the wasm artifact is required (run make build): %w", err)
+			hostCompiled.err = fmt.Errorf("the wasm artifact is required (run make build): %w", err)
 			return
 		}
-		compiled.m, compiled.err = Compile(context.Background(), wasm)
+		hostCompiled.m, hostCompiled.err = wasmhost.Compile(context.Background(), wasm)
 	})
-	if compiled.err != nil {
-		t.Fatal(compiled.err)
+	if hostCompiled.err != nil {
+		t.Fatal(hostCompiled.err)
 	}
-	return compiled.m
+	return hostCompiled.m
 }
 
-func direction(d uint64) map[string][]byte {
+// hostDirection is the listener_direction property of a stream.
+func hostDirection(d uint64) map[string][]byte {
 	b := make([]byte, 8)
 	binary.LittleEndian.PutUint64(b, d)
 	return map[string][]byte{"xds\x00listener_direction": b}
 }
 
-func run(t *testing.T, in *Instance, props map[string][]byte, req [][2]string, rsp [][2]string) *Stream {
+// hostRun sends one stream through in with the full lifecycle.
+func hostRun(t *testing.T, in *wasmhost.Instance, props map[string][]byte, req [][2]string, rsp [][2]string) *wasmhost.Stream {
 	t.Helper()
 	s, err := in.NewStream(props)
 	if err != nil {
@@ -68,18 +72,8 @@ func run(t *testing.T, in *Instance, props map[string][]byte, req [][2]string, r
 	return s
 }
 
-func values(hs [][2]string, name string) []string {
-	var out []string
-	for _, h := range hs {
-		if h[0] == name {
-			out = append(out, h[1])
-		}
-	}
-	return out
-}
-
 func TestGatewayStream(t *testing.T) {
-	m := module(t)
+	m := hostModule(t)
 	in, err := m.NewInstance(context.Background(), []byte(`{"role":"gateway","lanes":["gray"],
 	  "rules":[{"name":"beta","lane":"gray","match":[{"headers":{"x-beta":{"present":true}}}]}],
 	  "sticky":{"cookie":"x-lane"}}`))
@@ -88,14 +82,14 @@ func TestGatewayStream(t *testing.T) {
 	}
 	defer in.Close()
 	in.ResetHostCalls() // start-up read the configuration
-	s := run(t, in, nil,
+	s := hostRun(t, in, nil,
 		[][2]string{{":authority", "a"}, {":path", "/"}, {":method", "GET"}, {"x-beta", "1"}, {"x-swimlane", "x"}, {"x-swimlane", "y"}},
 		[][2]string{{":status", "200"}, {"set-cookie", "s=1"}})
-	if got := values(s.Req, "x-swimlane"); len(got) != 1 || got[0] != "gray" {
+	if got := get(s.Req, "x-swimlane"); len(got) != 1 || got[0] != "gray" {
 		t.Errorf("lane headers %q", got)
 	}
 	// Added as its own entry, as Envoy does.
-	if got := values(s.Rsp, "set-cookie"); len(got) != 2 || got[0] != "s=1" || !strings.HasPrefix(got[1], "x-lane=gray;") {
+	if got := get(s.Rsp, "set-cookie"); len(got) != 2 || got[0] != "s=1" || !strings.HasPrefix(got[1], "x-lane=gray;") {
 		t.Errorf("set-cookie %q", got)
 	}
 	if in.TickPeriodMillis != 1000 || in.HostCalls["proxy_increment_metric"] != 0 {
@@ -113,8 +107,8 @@ func TestGatewayStream(t *testing.T) {
 }
 
 func TestBadConfiguration(t *testing.T) {
-	_, err := module(t).NewInstance(context.Background(), []byte(`{"role":"gateway","lanes":["-x"]}`))
-	if !errors.Is(err, ErrStartFailed) || !strings.Contains(err.Error(), "lanes[0]:") {
+	_, err := hostModule(t).NewInstance(context.Background(), []byte(`{"role":"gateway","lanes":["-x"]}`))
+	if !errors.Is(err, wasmhost.ErrStartFailed) || !strings.Contains(err.Error(), "lanes[0]:") {
 		t.Errorf("err = %v", err)
 	}
 }
@@ -122,7 +116,7 @@ func TestBadConfiguration(t *testing.T) {
 // Instances are separate VMs: shared data does not leak between them, and
 // one instance's inbound and outbound streams share it.
 func TestInstancesAreSeparate(t *testing.T) {
-	m := module(t)
+	m := hostModule(t)
 	cfg := []byte(`{"role":"sidecar","lanes":["gray"],"propagation":{"keys":["x-request-id"]}}`)
 	a, err := m.NewInstance(context.Background(), cfg)
 	if err != nil {
@@ -134,12 +128,12 @@ func TestInstancesAreSeparate(t *testing.T) {
 	}
 	defer a.Close()
 	defer b.Close()
-	run(t, a, direction(1), [][2]string{{":authority", "a"}, {":path", "/"}, {"x-swimlane", "gray"}, {"x-request-id", "r1"}}, nil)
+	hostRun(t, a, hostDirection(1), [][2]string{{":authority", "a"}, {":path", "/"}, {"x-swimlane", "gray"}, {"x-request-id", "r1"}}, nil)
 	out := [][2]string{{":authority", "b"}, {":path", "/"}, {"x-request-id", "r1"}}
-	if got := values(run(t, a, direction(2), append([][2]string(nil), out...), nil).Req, "x-swimlane"); len(got) != 1 {
+	if got := get(hostRun(t, a, hostDirection(2), append([][2]string(nil), out...), nil).Req, "x-swimlane"); len(got) != 1 {
 		t.Errorf("same instance: lane %q", got)
 	}
-	if got := values(run(t, b, direction(2), append([][2]string(nil), out...), nil).Req, "x-swimlane"); len(got) != 0 {
+	if got := get(hostRun(t, b, hostDirection(2), append([][2]string(nil), out...), nil).Req, "x-swimlane"); len(got) != 0 {
 		t.Errorf("other instance: lane %q", got)
 	}
 	if a.SharedKeys() != 1 || b.SharedKeys() != 0 {
@@ -151,18 +145,18 @@ func TestInstancesAreSeparate(t *testing.T) {
 // per-stream state and its memory stops growing once the Go heap has warmed
 // up (measured: 72 pages after 1k streams, 136 from 50k to 400k).
 func TestLifecycleReleasesStreams(t *testing.T) {
-	in, err := module(t).NewInstance(context.Background(), []byte(`{"role":"gateway","lanes":["gray"],"debug":true}`))
+	in, err := hostModule(t).NewInstance(context.Background(), []byte(`{"role":"gateway","lanes":["gray"],"debug":true}`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer in.Close()
 	req := [][2]string{{":authority", "a"}, {":path", "/"}, {":method", "GET"}}
 	for i := 0; i < 60000; i++ {
-		run(t, in, nil, append([][2]string(nil), req...), nil)
+		hostRun(t, in, nil, append([][2]string(nil), req...), nil)
 	}
 	before := in.MemoryPages()
 	for i := 0; i < 40000; i++ {
-		run(t, in, nil, append([][2]string(nil), req...), nil)
+		hostRun(t, in, nil, append([][2]string(nil), req...), nil)
 	}
 	if after := in.MemoryPages(); after != before || in.LiveStreams() != 0 {
 		t.Errorf("memory %d -> %d pages, %d live streams", before, after, in.LiveStreams())
@@ -174,7 +168,7 @@ func TestLifecycleReleasesStreams(t *testing.T) {
 // header, route header and baggage lane member are removed all the same;
 // only when removing fails too does the request go on as it came.
 func TestHostCallFailuresFailClosed(t *testing.T) {
-	in, err := module(t).NewInstance(context.Background(), []byte(`{"role":"gateway","lanes":["gray"],"baggage":"lane",
+	in, err := hostModule(t).NewInstance(context.Background(), []byte(`{"role":"gateway","lanes":["gray"],"baggage":"lane",
 	  "rules":[{"name":"all","lane":"gray"}],"sticky":{"cookie":"x-lane"}}`))
 	if err != nil {
 		t.Fatal(err)
@@ -199,18 +193,18 @@ func TestHostCallFailuresFailClosed(t *testing.T) {
 			for _, f := range c.fail {
 				in.Fail[f] = true
 			}
-			before := counter(t, in, "lanedye.errors")
-			s := run(t, in, nil, append([][2]string(nil), spoofed...), [][2]string{{":status", "200"}})
+			before := hostCounter(t, in, "lanedye.errors")
+			s := hostRun(t, in, nil, append([][2]string(nil), spoofed...), [][2]string{{":status", "200"}})
 			in.Fail = nil
 			for name, want := range map[string]string{"x-swimlane": c.lane, "x-lane-route": c.route, "baggage": c.baggage} {
-				if got := strings.Join(values(s.Req, name), ","); got != want {
+				if got := strings.Join(get(s.Req, name), ","); got != want {
 					t.Errorf("%s %q, want %q", name, got, want)
 				}
 			}
-			if got := values(s.Rsp, ":status"); len(got) != 1 {
+			if got := get(s.Rsp, ":status"); len(got) != 1 {
 				t.Errorf("response %v", s.Rsp)
 			}
-			if n := counter(t, in, "lanedye.errors") - before; n != c.errors {
+			if n := hostCounter(t, in, "lanedye.errors") - before; n != c.errors {
 				t.Errorf("%d errors counted, want %d", n, c.errors)
 			}
 		})
@@ -220,20 +214,20 @@ func TestHostCallFailuresFailClosed(t *testing.T) {
 	t.Run("proxy_get_header_map_pairs, member in a second baggage header", func(t *testing.T) {
 		in.Fail = map[string]bool{"proxy_get_header_map_pairs": true}
 		req := append(spoofed[:5:5], [2]string{"baggage", "k=v"}, [2]string{"baggage", "m=n,lane=gray"})
-		s := run(t, in, nil, req, [][2]string{{":status", "200"}})
+		s := hostRun(t, in, nil, req, [][2]string{{":status", "200"}})
 		in.Fail = nil
-		if got := values(s.Req, "baggage"); len(got) != 1 || got[0] != "k=v" {
+		if got := get(s.Req, "baggage"); len(got) != 1 || got[0] != "k=v" {
 			t.Errorf("baggage %q, want [\"k=v\"]", got)
 		}
 	})
 	// And it recovers once the host does.
-	s := run(t, in, nil, append([][2]string(nil), spoofed...), nil)
-	if got := values(s.Req, "x-swimlane"); len(got) != 1 || got[0] != "gray" {
+	s := hostRun(t, in, nil, append([][2]string(nil), spoofed...), nil)
+	if got := get(s.Req, "x-swimlane"); len(got) != 1 || got[0] != "gray" {
 		t.Errorf("after failures: lane %q", got)
 	}
 }
 
-func counter(t *testing.T, in *Instance, name string) uint64 {
+func hostCounter(t *testing.T, in *wasmhost.Instance, name string) uint64 {
 	t.Helper()
 	if err := in.Tick(); err != nil {
 		t.Fatal(err)
@@ -252,8 +246,8 @@ func counter(t *testing.T, in *Instance, name string) uint64 {
 // request's valid one.
 func TestHeaderBufferReuse(t *testing.T) {
 	const key = "0123456789abcdef0123456789abcdef"
-	m := module(t)
-	if m.compiled.ExportedFunctions()["malloc"] == nil {
+	m := hostModule(t)
+	if !m.Exports("malloc") {
 		t.Fatal("the module exports no malloc")
 	}
 	in, err := m.NewInstance(context.Background(), []byte(`{"role":"gateway","lanes":["gray"],"debug":true,
@@ -287,8 +281,8 @@ func TestHeaderBufferReuse(t *testing.T) {
 		{"and the valid one", valid, 0, "lane=gray; source=cookie"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := run(t, in, nil, req(tc.cookie, tc.extra), [][2]string{{":status", "200"}})
-			if got := values(s.Rsp, "x-lanedye-decision"); len(got) != 1 || got[0] != tc.want {
+			s := hostRun(t, in, nil, req(tc.cookie, tc.extra), [][2]string{{":status", "200"}})
+			if got := get(s.Rsp, "x-lanedye-decision"); len(got) != 1 || got[0] != tc.want {
 				t.Errorf("decision %q, want %q", got, tc.want)
 			}
 		})

@@ -1,4 +1,4 @@
-// Command report is `make bench`: it measures lanedye and writes
+// Command bench is `make bench`: it measures lanedye and writes
 // build/bench.json and a table. Run from the repository root after
 // make build.
 package main
@@ -17,11 +17,11 @@ import (
 
 	"golang.org/x/perf/benchfmt"
 
+	"github.com/lanedye/lanedye/bench"
+	"github.com/lanedye/lanedye/bench/inenvoy"
+	"github.com/lanedye/lanedye/bench/wasmhost"
 	"github.com/lanedye/lanedye/e2e/envoy"
 	"github.com/lanedye/lanedye/e2e/mesh"
-	"github.com/lanedye/lanedye/internal/perf"
-	"github.com/lanedye/lanedye/internal/perf/inenvoy"
-	"github.com/lanedye/lanedye/internal/wasmhost"
 )
 
 type native struct {
@@ -31,9 +31,9 @@ type native struct {
 }
 
 type harness struct {
-	Lanedye perf.Cost `json:"lanedye"`
-	Noop    perf.Cost `json:"reference_noop"`
-	Headers perf.Cost `json:"reference_headers"`
+	Lanedye bench.Cost `json:"lanedye"`
+	Noop    bench.Cost `json:"reference_noop"`
+	Headers bench.Cost `json:"reference_headers"`
 	// Ratios of lanedye's per-request cost.
 	RatioToHeaders float64 `json:"ratio_to_headers_reference"`
 	RatioToNoop    float64 `json:"ratio_to_noop_reference"`
@@ -54,7 +54,7 @@ type report struct {
 	// EnvoyResources: Envoy's RSS with and without lanedye over 100 000
 	// requests, and the module's start times, per worker count.
 	EnvoyResources []inenvoy.Resources `json:"envoy_resources"`
-	// Envoy: the five setups of SPEC's envoy section, in real Envoy.
+	// Envoy: the five setups of the envoy section (docs/contract.md, bench.json), in real Envoy.
 	Envoy *inenvoy.Comparison `json:"envoy,omitempty"`
 	// Instructions: the same setups' instructions per request under
 	// callgrind (-only instructions; needs valgrind).
@@ -78,7 +78,15 @@ func main() {
 	flag.Float64Var(&eo.Rate, "rate", 500, "envoy: requests per second (open loop)")
 	flag.IntVar(&eo.Conns, "conns", 16, "envoy: client connections per setup")
 	irRequests := flag.Int("ir-requests", 1000, "instructions: counted requests per setup")
+	docsOnly := flag.Bool("docs", false, "measure nothing: rewrite the figures of "+docsPage+" from build/bench.json")
 	flag.Parse()
+	if *docsOnly {
+		var r report
+		check(json.Unmarshal(must(os.ReadFile("build/bench.json")), &r))
+		check(writeDocs(r))
+		fmt.Println("written: " + docsPage)
+		return
+	}
 	run := must(sections(*only))
 	start := time.Now()
 	ctx := context.Background()
@@ -124,8 +132,9 @@ func main() {
 	}
 	js := must(json.MarshalIndent(r, "", "  "))
 	check(os.WriteFile("build/bench.json", append(js, '\n'), 0o644))
+	check(writeDocs(r))
 	printReport(r, run)
-	fmt.Printf("written: build/bench.json (report: %.0f s)\n", time.Since(start).Seconds())
+	fmt.Printf("written: build/bench.json and %s (report: %.0f s)\n", docsPage, time.Since(start).Seconds())
 }
 
 // sections parses -only.
@@ -152,20 +161,20 @@ func sections(only string) (map[string]bool, error) {
 func wasmSection(ctx context.Context, r *report, refs map[string][]byte) {
 	wasm := must(os.ReadFile("build/lanedye.wasm"))
 	r.WasmBytes = len(wasm)
-	r.InitialPages = must(perf.InitialPages(ctx, wasm))
+	r.InitialPages = must(bench.InitialPages(ctx, wasm))
 
 	fmt.Fprintln(os.Stderr, "wasm harness…")
-	seed := must(perf.ShippedGatewayConfig("."))
-	r.Gateway = compare(ctx, wasm, refs, seed, perf.GatewayStreams)
-	r.Sidecar = compare(ctx, wasm, refs, []byte(perf.SidecarConfig), perf.SidecarStreams)
+	seed := must(bench.ShippedGatewayConfig("."))
+	r.Gateway = compare(ctx, wasm, refs, seed, bench.GatewayStreams)
+	r.Sidecar = compare(ctx, wasm, refs, []byte(bench.SidecarConfig), bench.SidecarStreams)
 
 	fmt.Fprintln(os.Stderr, "soak: 1M gateway requests and 1M sidecar ids…")
 	m, gw := instance(ctx, wasm, seed)
-	pages := must(perf.Soak(gw, perf.GatewayStreams, 1_000_000, 100_000, 1_000_000))
+	pages := must(bench.Soak(gw, bench.GatewayStreams, 1_000_000, 100_000, 1_000_000))
 	r.Pages["gateway_after_100k"], r.Pages["gateway_after_1M"] = pages[100_000], pages[1_000_000]
-	sc := must(m.NewInstance(ctx, []byte(perf.SidecarConfig)))
-	in := func(i int) []perf.Stream { return perf.SidecarStreams(i)[:1] }
-	pages = must(perf.Soak(sc, in, 1_000_000, 100_000, 1_000_000))
+	sc := must(m.NewInstance(ctx, []byte(bench.SidecarConfig)))
+	in := func(i int) []bench.Stream { return bench.SidecarStreams(i)[:1] }
+	pages = must(bench.Soak(sc, in, 1_000_000, 100_000, 1_000_000))
 	r.Pages["sidecar_after_100k"], r.Pages["sidecar_after_1M"] = pages[100_000], pages[1_000_000]
 	r.SharedKeys = sc.SharedKeys()
 	m.Close(ctx)
@@ -179,7 +188,7 @@ func envoySections(ctx context.Context, r *report, run map[string]bool, eo inenv
 	defer os.RemoveAll(dir)
 	if run["resources"] {
 		fmt.Fprintln(os.Stderr, "Envoy: RSS over 100 000 requests with and without lanedye, --concurrency 1 and 4…")
-		seed := must(perf.ShippedGatewayConfig("."))
+		seed := must(bench.ShippedGatewayConfig("."))
 		abs := must(filepath.Abs("build/lanedye.wasm"))
 		gwSetup := inenvoy.Setup{Name: "lanedye_gateway", RouteHeader: "x-swimlane", Lane: "gray", Plugin: mesh.Plugin{Wasm: abs, Config: string(seed)}}
 		r.EnvoyResources = nil
@@ -199,21 +208,21 @@ func envoySections(ctx context.Context, r *report, run map[string]bool, eo inenv
 // warm-up, then nine short interleaved rounds, keeping each one's fastest.
 // Short interleaved rounds keep machine noise (which shifts single long runs
 // by 30 %) out of the ratios.
-func compare(ctx context.Context, wasm []byte, refs map[string][]byte, cfg []byte, gen func(int) []perf.Stream) harness {
+func compare(ctx context.Context, wasm []byte, refs map[string][]byte, cfg []byte, gen func(int) []bench.Stream) harness {
 	mods := map[string]*wasmhost.Instance{}
 	for name, w := range map[string][]byte{"lanedye": wasm, "noop": refs["noop"], "headers": refs["headers"]} {
 		m, in := instance(ctx, w, cfg)
 		defer m.Close(ctx)
 		mods[name] = in
 	}
-	best := map[string]perf.Cost{}
+	best := map[string]bench.Cost{}
 	for _, name := range []string{"lanedye", "noop", "headers"} {
-		must(perf.Measure(mods[name], gen, 5_000, 1))
+		must(bench.Measure(mods[name], gen, 5_000, 1))
 	}
 	for round := 0; round < 9; round++ {
 		for _, name := range []string{"lanedye", "noop", "headers"} {
 			offset := 10_000 + round*4_000
-			c := must(perf.Measure(mods[name], func(i int) []perf.Stream { return gen(offset + i) }, 0, 4_000))
+			c := must(bench.Measure(mods[name], func(i int) []bench.Stream { return gen(offset + i) }, 0, 4_000))
 			if b, ok := best[name]; !ok || c.NsPerRequest < b.NsPerRequest {
 				best[name] = c
 			}
@@ -226,16 +235,16 @@ func compare(ctx context.Context, wasm []byte, refs map[string][]byte, cfg []byt
 }
 
 func instance(ctx context.Context, wasm, cfg []byte) (*wasmhost.Module, *wasmhost.Instance) {
-	m, in, err := perf.Instance(ctx, wasm, cfg)
+	m, in, err := bench.Instance(ctx, wasm, cfg)
 	check(err)
 	return m, in
 }
 
-// nativeBenchmarks runs the native benchmarks of internal/perf with go test
+// nativeBenchmarks runs the native benchmarks of bench/ with go test
 // and reads their results, keyed by sub-benchmark name
 // ("gateway/header-rule").
 func nativeBenchmarks() (map[string]native, error) {
-	cmd := exec.Command("go", "test", "-run", "^$", "-bench", ".", "-benchmem", "./internal/perf")
+	cmd := exec.Command("go", "test", "-run", "^$", "-bench", ".", "-benchmem", "./bench")
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {

@@ -1,73 +1,34 @@
-// Package perf measures lanedye: native decision cost, the built module's
-// per-request cost in an instrumented wazero host beside reference plugins,
-// host calls, size, memory pages and shared-data keys. The budget tests and
-// `make bench` (internal/perf/report) both use it, so the figures in the
-// README and the asserted budgets come from the same code.
-package perf
+// Package bench measures lanedye: native decision cost, the built module's
+// per-request cost in an instrumented wazero host (bench/wasmhost) beside
+// reference plugins, host calls, size, memory pages and shared-data keys.
+// Its tests assert the deterministic budgets; `make bench` (cmd/bench) writes
+// the figures. Both use this package, so what docs/performance.md reports
+// and what the tests assert come from the same code. It is measurement code,
+// not the product: nothing under internal/ or plugin/ imports it.
+package bench
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 
-	"github.com/tidwall/gjson"
-	"github.com/tidwall/sjson"
-
-	"github.com/lanedye/lanedye/e2e/mesh"
-
 	"github.com/lanedye/lanedye/internal/sticky"
+	"github.com/lanedye/lanedye/internal/testfixture"
 )
 
 // Root is the repository root seen from this package's directory, where its
 // tests run; the report runs from the root and passes ".".
-const Root = "../.."
+const Root = ".."
 
-// ShippedGatewayConfig returns the pluginConfig of deploy/'s gateway
-// WasmPlugin: the seed gray router's rules with signed sticky cookies, as
-// users deploy it (no debug header). The sticky key, which Envoy's VM takes
-// from its environment (sticky.secret_env), is put inline: the wazero host
-// gives the module no environment, and where the key comes from costs
-// nothing per request.
-func ShippedGatewayConfig(root string) ([]byte, error) {
-	topo, err := mesh.LoadTopology(root)
-	if err != nil {
-		return nil, err
-	}
-	cfg := topo.Gateway
-	if name := gjson.GetBytes(cfg, "sticky.secret_env"); name.Exists() {
-		key, ok := topo.GatewayEnv[name.Str]
-		if !ok {
-			return nil, errors.New("deploy/ does not provide " + name.Str)
-		}
-		if cfg, err = sjson.DeleteBytes(cfg, "sticky.secret_env"); err != nil {
-			return nil, err
-		}
-		if cfg, err = sjson.SetBytes(cfg, "sticky.secret", key); err != nil {
-			return nil, err
-		}
-	}
-	return cfg, nil
-}
+// ShippedGatewayConfig is the gateway configuration deploy/ ships, as
+// measured (testfixture.ShippedGatewayConfig).
+func ShippedGatewayConfig(root string) ([]byte, error) { return testfixture.ShippedGatewayConfig(root) }
 
 // ReadFile reads a file relative to the repository root.
 func ReadFile(root, name string) ([]byte, error) { return os.ReadFile(filepath.Join(root, name)) }
 
-// Browser returns the headers of a typical browser request to the seed
-// application, plus extra.
-func Browser(extra ...[2]string) [][2]string {
-	hs := [][2]string{
-		{":authority", "myapp.example.com"}, {":path", "/api/orders?page=2&sort=desc"},
-		{":method", "GET"}, {":scheme", "https"},
-		{"user-agent", "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"},
-		{"accept", "application/json, text/plain, */*"}, {"accept-language", "zh-CN,zh;q=0.9,en;q=0.8"},
-		{"accept-encoding", "gzip, deflate, br"}, {"referer", "https://myapp.example.com/orders"},
-		{"x-forwarded-for", "203.0.113.7"}, {"x-forwarded-proto", "https"},
-		{"x-request-id", "0f6c2b2e-3d0a-4f5e-9b7c-1a2b3c4d5e6f"}, {"x-envoy-external-address", "203.0.113.7"},
-		{"traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"},
-	}
-	return append(hs, extra...)
-}
+// Browser is a browser-like request (testfixture.Browser).
+func Browser(extra ...[2]string) [][2]string { return testfixture.Browser(extra...) }
 
 // SidecarConfig is the sidecar configuration measured: deploy/'s keys and
 // four ways.

@@ -3,8 +3,9 @@
 // for behaviour (the end-to-end tests run there); this host exists for what
 // Envoy cannot give a test: deterministic budgets (host calls per request,
 // linear memory pages, shared-data keys, per-request cost without machine
-// noise) in internal/perf, and host calls that fail on demand (Fail) to show
-// the module fails open. Nothing else uses it.
+// noise) for bench/ and make bench, and host calls that fail on demand (Fail),
+// which plugin/'s tests use to show that routing fails open and
+// anti-spoofing fails closed. Nothing else uses it.
 //
 // What it emulates, as Envoy does:
 //   - one VM per Instance, with one root (plugin) context configured through
@@ -95,6 +96,9 @@ func Compile(ctx context.Context, wasm []byte) (*Module, error) {
 	m.compiled = c
 	return m, nil
 }
+
+// Exports says whether the module exports a function of that name.
+func (m *Module) Exports(name string) bool { return m.compiled.ExportedFunctions()[name] != nil }
 
 // Close releases the runtime and every Instance.
 func (m *Module) Close(ctx context.Context) error { return m.rt.Close(ctx) }

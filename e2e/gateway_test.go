@@ -17,7 +17,7 @@ import (
 )
 
 // signedBy reports whether a Set-Cookie (or cookie) value "name=<lane>.<exp>.<sig>;..."
-// carries SPEC's signature under key.
+// carries the sticky cookie signature (docs/contract.md, Sticky cookie) under key.
 func signedBy(setCookie, key string) bool {
 	nv, _, _ := strings.Cut(setCookie, ";")
 	_, v, _ := strings.Cut(nv, "=")
@@ -30,12 +30,12 @@ func signedBy(setCookie, key string) bool {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)) == v[i+1:]
 }
 
-// What only real Envoy can show of SPEC v2 at the gateway: the sticky key
+// What only real Envoy can show at the gateway: the sticky key
 // from the VM's environment (vm_config.environment_variables, as Istio's
 // vmConfig.env), source.address from real connections behind a trusted
 // proxy (for a trusted lane header and for a rule), and expiry and renewal
 // on the real clock.
-func TestGatewayV2(t *testing.T) {
+func TestGatewayInEnvoy(t *testing.T) {
 	const key = "0123456789abcdef-from-the-env"
 	cfg := `{"role":"gateway","lanes":["gray"],"baggage":"lane",
 	  "trust":{"match":[{"source_ip":["10.8.0.0/16"]}]},

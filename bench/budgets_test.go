@@ -1,4 +1,4 @@
-package perf
+package bench
 
 import (
 	"context"
@@ -6,22 +6,14 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/lanedye/lanedye/bench/wasmhost"
 	"github.com/lanedye/lanedye/internal/lane"
 	"github.com/lanedye/lanedye/internal/request"
-	"github.com/lanedye/lanedye/internal/wasmhost"
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
 )
 
-// Deterministic budgets. Timings are reported by `make bench`, never asserted.
-const (
-	maxWasmBytes     = 5 << 20
-	maxInitialPages  = 64
-	gatewayDataCalls = 1 // host calls per request that return data
-	sourceDataCalls  = 1 // added by source_ip conditions, only when configured
-	sidecarDataCalls = 3
-	soakRequests     = 1_000_000
-)
+const soakRequests = 1_000_000
 
 func artifact(t *testing.T) []byte {
 	t.Helper()
@@ -42,15 +34,15 @@ func gatewayConfig(t testing.TB) []byte {
 
 func TestModuleBudgets(t *testing.T) {
 	wasm := artifact(t)
-	if len(wasm) > maxWasmBytes {
-		t.Errorf("module is %d bytes, budget %d", len(wasm), maxWasmBytes)
+	if len(wasm) > MaxWasmBytes {
+		t.Errorf("module is %d bytes, budget %d", len(wasm), MaxWasmBytes)
 	}
 	pages, err := InitialPages(context.Background(), wasm)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pages > maxInitialPages {
-		t.Errorf("initial memory %d pages, budget %d", pages, maxInitialPages)
+	if pages > MaxInitialPages {
+		t.Errorf("initial memory %d pages, budget %d", pages, MaxInitialPages)
 	}
 	t.Logf("%d bytes, %d initial pages", len(wasm), pages)
 }
@@ -98,10 +90,10 @@ func TestGatewayHostCallBudgets(t *testing.T) {
 		data     int
 		property int
 	}{
-		{"shipped, no lane header", gw, GatewayStreams, gatewayDataCalls, 0},
-		{"shipped, client lane header: trust reads the source", gw, laneHeader, gatewayDataCalls + sourceDataCalls, 1},
-		{"source_ip in a rule", instance(ruleSource), GatewayStreams, gatewayDataCalls + sourceDataCalls, 1},
-		{"without source_ip, client lane header", instance(noSource), laneHeader, gatewayDataCalls, 0},
+		{"shipped, no lane header", gw, GatewayStreams, GatewayDataCalls, 0},
+		{"shipped, client lane header: trust reads the source", gw, laneHeader, GatewayDataCalls + SourceDataCalls, 1},
+		{"source_ip in a rule", instance(ruleSource), GatewayStreams, GatewayDataCalls + SourceDataCalls, 1},
+		{"without source_ip, client lane header", instance(noSource), laneHeader, GatewayDataCalls, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := Measure(tc.in, tc.gen, 100, 1000)
@@ -137,8 +129,8 @@ func TestSidecarHostCallBudgets(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.DataCalls > sidecarDataCalls {
-			t.Errorf("sidecar direction %d: %.2f data-returning host calls per request, budget %d (%v)", dir, c.DataCalls, sidecarDataCalls, c.HostCalls)
+		if c.DataCalls > SidecarDataCalls {
+			t.Errorf("sidecar direction %d: %.2f data-returning host calls per request, budget %d (%v)", dir, c.DataCalls, SidecarDataCalls, c.HostCalls)
 		}
 	}
 	expectNoErrors(t, sc)

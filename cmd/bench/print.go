@@ -7,8 +7,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/lanedye/lanedye/internal/perf"
-	"github.com/lanedye/lanedye/internal/perf/inenvoy"
+	"github.com/lanedye/lanedye/bench"
+	"github.com/lanedye/lanedye/bench/inenvoy"
 )
 
 func printReport(r report, run map[string]bool) {
@@ -58,7 +58,7 @@ func printWasm(r report) {
 	fmt.Println()
 	for _, row := range []struct {
 		name string
-		c    perf.Cost
+		c    bench.Cost
 	}{{"gateway", r.Gateway.Lanedye}, {"sidecar in+out", r.Sidecar.Lanedye}} {
 		var kinds []string
 		for k, v := range row.c.HostCalls {
