@@ -68,7 +68,7 @@ func TestExitStatus(t *testing.T) {
 	}
 }
 
-// Every command has help with an example, and so does the README's
+// Every command has help with an example, and so does docs/cli.md's
 // promise that --help works everywhere.
 func TestHelp(t *testing.T) {
 	for _, cmd := range [][]string{{"validate"}, {"explain"}, {"render"}, {"render", "fallback"}, {"schema"}, {"image", "build"}, {"image", "push"}} {

@@ -44,7 +44,7 @@ func (p *Process) Counters(ctx context.Context, prefix string) (map[string]uint6
 }
 
 // Lanedye returns lanedye's counters with the wasmcustom. prefix removed, so
-// the names are the README's (lanedye.lane.gray.requests).
+// the names are docs/contract.md#counters (lanedye.lane.gray.requests).
 func (p *Process) Lanedye(ctx context.Context) (map[string]uint64, error) {
 	m, err := p.Counters(ctx, CustomPrefix+"lanedye.")
 	if err != nil {
