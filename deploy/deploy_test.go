@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/lanedye/lanedye/internal/config"
+	"github.com/lanedye/lanedye/internal/config/anyrole"
 	"github.com/lanedye/lanedye/internal/istiocrd"
 )
 
@@ -113,7 +114,7 @@ func TestExampleKustomization(t *testing.T) {
 			// The gateway's sticky key comes from the proxy's environment,
 			// which the rendered Secret feeds.
 			env := func(k string) (string, bool) { v, ok := secrets[k]; return v, ok }
-			if _, err := config.Parse(obj.Spec.PluginConfig, config.WithEnv(env)); err != nil {
+			if _, err := anyrole.Parse(obj.Spec.PluginConfig, config.WithEnv(env)); err != nil {
 				t.Errorf("WasmPlugin %s: pluginConfig rejected by the plugin: %v", obj.Metadata.Name, err)
 			}
 		}
@@ -201,7 +202,7 @@ spec:
 		})
 	}
 	// A pluginConfig the plugin rejects.
-	if _, err := config.Parse([]byte(`{"role":"gateway","rules":[{"name":"r","lane":"gray"}]}`)); err == nil {
+	if _, err := anyrole.Parse([]byte(`{"role":"gateway","rules":[{"name":"r","lane":"gray"}]}`)); err == nil {
 		t.Error("config with an unknown lane accepted")
 	}
 }

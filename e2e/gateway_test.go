@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -123,7 +122,7 @@ func expiry(t *testing.T, cookie string) int64 {
 func startGateway(t *testing.T, cfg string, env map[string]string) *gatewayUnderXDS {
 	t.Helper()
 	bin := envoyBinary(t)
-	wasm, err := filepath.Abs(filepath.Join(root, "build", "lanedye.wasm"))
+	wasm, err := mesh.Module(root, "gateway")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +137,7 @@ func startGateway(t *testing.T, cfg string, env map[string]string) *gatewayUnder
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := envoy.Start(bin, envoy.Options{Name: "gateway-v2", Dir: t.TempDir(), Bootstrap: data, Concurrency: 2})
+	p, err := envoy.Start(bin, envoy.Options{Name: "gateway", Dir: t.TempDir(), Bootstrap: data, Concurrency: 2, Module: wasm})
 	if err != nil {
 		t.Fatal(err)
 	}

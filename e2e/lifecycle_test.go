@@ -27,7 +27,9 @@ type gatewayUnderXDS struct {
 	xds   *xdsServer
 }
 
-func startGatewayUnderXDS(t *testing.T, bin string, x *xdsServer, laneHeader string) *gatewayUnderXDS {
+// startGatewayUnderXDS starts a gateway whose module comes over ECDS; wasm
+// is the module it will get first, which sizes its readiness deadline.
+func startGatewayUnderXDS(t *testing.T, bin string, x *xdsServer, laneHeader, wasm string) *gatewayUnderXDS {
 	t.Helper()
 	appPort, gwPort := serveApp(t, laneHeader), freePort(t)
 	b := mesh.Bootstrap{
@@ -41,7 +43,7 @@ func startGatewayUnderXDS(t *testing.T, bin string, x *xdsServer, laneHeader str
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := envoy.Start(bin, envoy.Options{Name: "gateway", Dir: t.TempDir(), Bootstrap: data})
+	p, err := envoy.Start(bin, envoy.Options{Name: "gateway", Dir: t.TempDir(), Bootstrap: data, Module: wasm})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +125,7 @@ func TestConfigLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wasm, err := filepath.Abs(filepath.Join(root, "build", "lanedye.wasm"))
+	wasm, err := mesh.Module(root, "gateway")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +133,7 @@ func TestConfigLifecycle(t *testing.T) {
 	// Served before Envoy starts: its listener warms until the version
 	// arrives.
 	first := lc.x.push(t, "gateway", istioFilter(wasm, lc.shipped, lc.env, open))
-	lc.g = startGatewayUnderXDS(t, bin, lc.x, topo.LaneHeader)
+	lc.g = startGatewayUnderXDS(t, bin, lc.x, topo.LaneHeader, wasm)
 	if nack := lc.x.answer(t, first); nack != "" {
 		t.Fatalf("deploy/'s configuration rejected: %s", nack)
 	}
@@ -293,7 +295,7 @@ func TestCorruptModuleOnAFreshProxy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wasm, err := os.ReadFile(filepath.Join(root, "build", "lanedye.wasm"))
+	wasm, err := os.ReadFile(filepath.Join(root, "build", "lanedye-gateway.wasm"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,7 +305,7 @@ func TestCorruptModuleOnAFreshProxy(t *testing.T) {
 	}
 	x := startXDS(t)
 	v := x.push(t, "gateway", istioFilter(corrupt, string(topo.Gateway), topo.GatewayEnv, wasmv3.FailurePolicy_FAIL_OPEN))
-	g := startGatewayUnderXDS(t, bin, x, topo.LaneHeader)
+	g := startGatewayUnderXDS(t, bin, x, topo.LaneHeader, corrupt)
 	if nack := x.answer(t, v); nack == "" {
 		t.Fatal("Envoy accepted a truncated module")
 	}

@@ -1,15 +1,13 @@
-package main
+package plugin
 
-import (
-	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
-)
+import "github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 
-// setRequestHeader sets name to exactly one value; count is how often the
-// request carries it now. Replace only rewrites the first occurrence, so a
+// SetRequestHeader sets name to exactly one value; count is how often the
+// request carries it now. Replace rewrites the first occurrence only, so a
 // header the client sent twice is removed first.
-func setRequestHeader(name, value string, count int) error {
+func SetRequestHeader(name, value string, count int) error {
 	if count > 1 {
-		if err := removeRequestHeader(name, count); err != nil {
+		if err := RemoveRequestHeader(name); err != nil {
 			return err
 		}
 		return proxywasm.AddHttpRequestHeader(name, value)
@@ -17,14 +15,7 @@ func setRequestHeader(name, value string, count int) error {
 	return proxywasm.ReplaceHttpRequestHeader(name, value)
 }
 
-// removeRequestHeader removes every occurrence of name. Envoy's remove drops
-// them all at once (the extra calls are no-ops there); some hosts, the SDK's
-// emulator among them, drop one per call.
-func removeRequestHeader(name string, count int) error {
-	for range count {
-		if err := proxywasm.RemoveHttpRequestHeader(name); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+// RemoveRequestHeader removes every occurrence of name, as Envoy's remove
+// does in one call. (The SDK's emulator drops one occurrence per call; the
+// tests that send a header twice run in bench/wasmhost and in Envoy.)
+func RemoveRequestHeader(name string) error { return proxywasm.RemoveHttpRequestHeader(name) }

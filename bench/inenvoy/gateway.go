@@ -50,8 +50,8 @@ type Launch struct {
 	Wrap        []string // a command Envoy runs under (valgrind), or none
 }
 
-func (l Launch) options(name, dir string, bootstrap []byte) envoy.Options {
-	o := envoy.Options{Name: name, Dir: dir, Bootstrap: bootstrap, Concurrency: l.Concurrency, Args: l.Args, Wrap: l.Wrap}
+func (l Launch) options(name, dir string, bootstrap []byte, module string) envoy.Options {
+	o := envoy.Options{Name: name, Dir: dir, Bootstrap: bootstrap, Concurrency: l.Concurrency, Args: l.Args, Wrap: l.Wrap, Module: module}
 	if len(l.Wrap) > 0 {
 		o.Ready = 15 * time.Minute // V8 compiling the module under an instrumenting tool
 	}
@@ -84,7 +84,7 @@ func StartGateway(l Launch, dir string, s Setup) (*Gateway, error) {
 		_ = up.Close()
 		return nil, err
 	}
-	p, err := envoy.Start(l.Bin, l.options(s.Name, dir, data))
+	p, err := envoy.Start(l.Bin, l.options(s.Name, dir, data, s.Plugin.Wasm))
 	if err != nil {
 		_ = up.Close()
 		return nil, err

@@ -83,7 +83,7 @@ func StartHop(l Launch, dir string, s HopSetup) (h *Hop, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if h.Envoy, err = envoy.Start(l.Bin, l.options(s.Name, dir, data)); err != nil {
+	if h.Envoy, err = envoy.Start(l.Bin, l.options(s.Name, dir, data, s.Plugin.Wasm)); err != nil {
 		return nil, err
 	}
 	h.URL = fmt.Sprintf("http://127.0.0.1:%d", in)

@@ -22,14 +22,13 @@ const (
 	hopService        = "payment" // in the sidecar's fallback table with a gray deployment
 	luaScript         = "testdata/lua/seed-gray-router.lua"
 	noopModule        = "build/ref-noop.wasm"
-	lanedyeWasm       = "build/lanedye.wasm"
 )
 
 // Names returns the setups in report order.
 func Names() []string { return []string{None, NoopWasm, LuaSeed, LanedyeGateway, LanedyeSidecarHop} }
 
 // Setups returns the four gateway setups and the sidecar hop, from the
-// repository at root: build/lanedye.wasm and build/ref-noop.wasm (built
+// repository at root: each role's module and build/ref-noop.wasm (built
 // before), the Lua script of testdata/lua and the pluginConfigs of
 // deploy/plugins.
 func Setups(root string) ([]Setup, HopSetup, error) {
@@ -41,7 +40,7 @@ func Setups(root string) ([]Setup, HopSetup, error) {
 	if err != nil {
 		return nil, HopSetup{}, err
 	}
-	wasm, noop, err := modules(root)
+	gateway, sidecar, noop, err := modules(root)
 	if err != nil {
 		return nil, HopSetup{}, err
 	}
@@ -52,24 +51,27 @@ func Setups(root string) ([]Setup, HopSetup, error) {
 		{Name: None, RouteHeader: topo.LaneHeader, Lane: grayLane, Mix: predyed},
 		{Name: NoopWasm, RouteHeader: topo.LaneHeader, Lane: grayLane, Mix: predyed, Plugin: mesh.Plugin{Wasm: noop}},
 		{Name: LuaSeed, RouteHeader: luaHeader, Lane: luaLane, Lua: string(lua), Mix: Mix{Cookie: luaCookie}, StickyCookie: "x-sticky-version"},
-		{Name: LanedyeGateway, RouteHeader: topo.LaneHeader, Lane: grayLane, Plugin: mesh.Plugin{Wasm: wasm, Config: string(topo.Gateway), Env: topo.GatewayEnv}, StickyCookie: "x-sticky-version"},
+		{Name: LanedyeGateway, RouteHeader: topo.LaneHeader, Lane: grayLane, Plugin: mesh.Plugin{Wasm: gateway, Config: string(topo.Gateway), Env: topo.GatewayEnv}, StickyCookie: "x-sticky-version"},
 	}
 	hop := HopSetup{
-		Name: LanedyeSidecarHop, Plugin: mesh.Plugin{Wasm: wasm, Config: string(topo.Sidecar)},
+		Name: LanedyeSidecarHop, Plugin: mesh.Plugin{Wasm: sidecar, Config: string(topo.Sidecar)},
 		Service: hopService, RouteHeader: topo.RouteHeader, Lane: grayLane, Mix: predyed,
 	}
 	return gws, hop, nil
 }
 
-func modules(root string) (lanedye, noop string, err error) {
-	var abs [2]string
-	for i, name := range []string{lanedyeWasm, noopModule} {
-		if abs[i], err = filepath.Abs(filepath.Join(root, name)); err != nil {
-			return "", "", err
-		}
-		if _, err = os.Stat(abs[i]); err != nil {
-			return "", "", fmt.Errorf("%s is needed (make build; the report builds the reference module): %w", name, err)
-		}
+func modules(root string) (gateway, sidecar, noop string, err error) {
+	if gateway, err = mesh.Module(root, "gateway"); err != nil {
+		return
 	}
-	return abs[0], abs[1], nil
+	if sidecar, err = mesh.Module(root, "sidecar"); err != nil {
+		return
+	}
+	if noop, err = filepath.Abs(filepath.Join(root, noopModule)); err != nil {
+		return
+	}
+	if _, err = os.Stat(noop); err != nil {
+		err = fmt.Errorf("%s is needed (the report builds it): %w", noopModule, err)
+	}
+	return
 }

@@ -61,6 +61,8 @@ func renderBlocks(r report) map[string]string {
 		"native":       nativeBlock(r),
 		"wasm":         wasmBlock(r),
 		"budgets":      budgetsBlock(r),
+		"size":         sizeBlock(r),
+		"footprint":    footprintBlock(r.Footprint),
 	}
 }
 
@@ -231,13 +233,14 @@ func wasmBlock(r report) string {
 }
 
 func budgetsBlock(r report) string {
-	if r.WasmBytes == 0 {
+	if len(r.ModuleBytes) == 0 {
 		return notMeasured
 	}
 	var t table
 	t.header("budget (asserted by `go test ./bench`)", "measured", "budget")
-	t.row("module size", thousands(int64(r.WasmBytes))+" bytes", "≤ "+thousands(bench.MaxWasmBytes)+" bytes")
-	t.row("initial linear memory", fmt.Sprintf("%d pages", r.InitialPages), fmt.Sprintf("≤ %d pages", bench.MaxInitialPages))
+	t.row("`lanedye-gateway.wasm`", thousands(int64(r.ModuleBytes["gateway"]))+" bytes", "≤ "+thousands(bench.MaxGatewayBytes)+" bytes")
+	t.row("`lanedye-sidecar.wasm`", thousands(int64(r.ModuleBytes["sidecar"]))+" bytes", "≤ "+thousands(bench.MaxSidecarBytes)+" bytes")
+	t.row("initial linear memory", fmt.Sprintf("gateway %d, sidecar %d pages", r.InitialPages["gateway"], r.InitialPages["sidecar"]), fmt.Sprintf("≤ %d pages", bench.MaxInitialPages))
 	t.row("host calls returning data, gateway", f2(r.Gateway.Lanedye.DataCalls)+" per request",
 		fmt.Sprintf("≤ %d, + %d for `source_ip`", bench.GatewayDataCalls, bench.SourceDataCalls))
 	t.row("host calls returning data, sidecar", f2(r.Sidecar.Lanedye.DataCalls/2)+" per request and direction",
@@ -245,5 +248,54 @@ func budgetsBlock(r report) string {
 	t.row("linear memory, gateway", fmt.Sprintf("%d pages after 100k, %d after 1M requests", r.Pages["gateway_after_100k"], r.Pages["gateway_after_1M"]), "no growth")
 	t.row("linear memory, sidecar", fmt.Sprintf("%d pages after 100k, %d after 1M ids", r.Pages["sidecar_after_100k"], r.Pages["sidecar_after_1M"]), "no growth")
 	t.row("shared-data keys after 1M distinct ids", thousands(int64(r.SharedKeys)), fmt.Sprintf("≤ slots (%s)", thousands(int64(r.Slots))))
+	return t.String()
+}
+
+// Footprint goals, as multiples of what the no-op Go module costs (the
+// floor of any Go Proxy-Wasm module) and module bytes.
+const (
+	sidecarRSSGoal   = 1.12
+	sidecarStartGoal = 1.3
+	gatewayRSSGoal   = 1.45
+)
+
+func footprintBlock(f *inenvoy.Footprint) string {
+	if f == nil {
+		return notMeasured
+	}
+	var t table
+	fmt.Fprintf(&t.b, "Envoy %s, `--concurrency %d`; RSS after %s requests, median of %d starts, minus the no-filter Envoy's with the same listeners; start CPU from exec to the first 200 through the filter, least of %d:\n\n",
+		f.Version, f.Concurrency, thousands(int64(f.Requests)), f.Runs, f.Runs)
+	t.header("setup", "module bytes", "RSS added MiB", "start CPU s")
+	for _, row := range []struct{ name, label string }{
+		{inenvoy.NoopWasm, "no-op Go module"}, {inenvoy.LuaSeed, "seed Lua router"},
+		{inenvoy.FootprintGateway, "`lanedye-gateway.wasm`"}, {inenvoy.FootprintSidecar, "`lanedye-sidecar.wasm`"},
+	} {
+		bytes, start := "—", "—"
+		if n, ok := f.ModuleBytes[row.name]; ok {
+			bytes = thousands(int64(n))
+		}
+		if v, ok := f.StartCPUSeconds[row.name]; ok {
+			start = f2(v)
+		}
+		t.row(row.label, bytes, f1(f.RSSAddedMiB[row.name]), start)
+	}
+	t.b.WriteString("\n")
+	noopRSS, noopStart := f.RSSAddedMiB[inenvoy.NoopWasm], f.StartCPUSeconds[inenvoy.NoopWasm]
+	t.header("goal", "measured", "met")
+	goal := func(name string, measured, limit float64, format func(float64) string) {
+		met := "yes"
+		if measured > limit {
+			met = "no"
+		}
+		t.row(name, format(measured), met)
+	}
+	mb := func(v float64) string { return fmt.Sprintf("%.2f MB", v/1e6) }
+	x := func(v float64) string { return f2(v) + "×" }
+	goal("sidecar module ≤ 2.8 MB", float64(f.ModuleBytes[inenvoy.FootprintSidecar]), 2.8e6, mb)
+	goal(fmt.Sprintf("sidecar RSS added ≤ %.2f× the no-op module's", sidecarRSSGoal), f.RSSAddedMiB[inenvoy.FootprintSidecar]/noopRSS, sidecarRSSGoal, x)
+	goal(fmt.Sprintf("sidecar start CPU ≤ %.1f× the no-op module's", sidecarStartGoal), f.StartCPUSeconds[inenvoy.FootprintSidecar]/noopStart, sidecarStartGoal, x)
+	goal("gateway module ≤ 3.8 MB", float64(f.ModuleBytes[inenvoy.FootprintGateway]), 3.8e6, mb)
+	goal(fmt.Sprintf("gateway RSS added ≤ %.2f× the no-op module's", gatewayRSSGoal), f.RSSAddedMiB[inenvoy.FootprintGateway]/noopRSS, gatewayRSSGoal, x)
 	return t.String()
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/lanedye/lanedye/bench"
 	"github.com/lanedye/lanedye/bench/inenvoy"
 	"github.com/lanedye/lanedye/bench/wasmhost"
+	"github.com/lanedye/lanedye/bench/wasmsize"
 	"github.com/lanedye/lanedye/e2e/envoy"
 	"github.com/lanedye/lanedye/e2e/mesh"
 )
@@ -45,9 +46,9 @@ type report struct {
 	Native       map[string]native `json:"native"`
 	Gateway      harness           `json:"wasm_gateway"`
 	Sidecar      harness           `json:"wasm_sidecar_inbound_plus_outbound"`
-	WasmBytes    int               `json:"wasm_bytes"`
+	ModuleBytes  map[string]int    `json:"module_bytes"` // by role
 	RefBytes     map[string]int    `json:"reference_wasm_bytes"`
-	InitialPages uint32            `json:"initial_memory_pages"`
+	InitialPages map[string]uint32 `json:"initial_memory_pages"` // by role
 	Pages        map[string]uint32 `json:"linear_memory_pages"`
 	SharedKeys   int               `json:"shared_data_keys_after_1M_ids"`
 	Slots        int               `json:"slots"`
@@ -56,13 +57,19 @@ type report struct {
 	EnvoyResources []inenvoy.Resources `json:"envoy_resources"`
 	// Envoy: the five setups of the envoy section (docs/contract.md, bench.json), in real Envoy.
 	Envoy *inenvoy.Comparison `json:"envoy,omitempty"`
+	// Footprint: what each module adds to an Envoy (RSS, start CPU).
+	Footprint *inenvoy.Footprint `json:"footprint,omitempty"`
+	// Size: each module's bytes by Go package (make size).
+	Size map[string]wasmsize.Breakdown `json:"size,omitempty"`
 	// Instructions: the same setups' instructions per request under
 	// callgrind (-only instructions; needs valgrind).
 	Instructions *inenvoy.Instructions `json:"instructions,omitempty"`
 }
 
 // sectionNames are the parts of the report -only can select.
-func sectionNames() []string { return []string{"native", "wasm", "resources", "envoy", "instructions"} }
+func sectionNames() []string {
+	return []string{"size", "footprint", "native", "wasm", "resources", "envoy", "instructions"}
+}
 
 // optional are the sections a run without -only leaves out: they need
 // tools make bench does not install.
@@ -78,6 +85,8 @@ func main() {
 	flag.Float64Var(&eo.Rate, "rate", 500, "envoy: requests per second (open loop)")
 	flag.IntVar(&eo.Conns, "conns", 16, "envoy: client connections per setup")
 	irRequests := flag.Int("ir-requests", 1000, "instructions: counted requests per setup")
+	fpRuns := flag.Int("footprint-runs", 3, "footprint: starts per setup")
+	fpRequests := flag.Int("footprint-requests", 20000, "footprint: requests before RSS is read")
 	docsOnly := flag.Bool("docs", false, "measure nothing: rewrite the figures of "+docsPage+" from build/bench.json")
 	flag.Parse()
 	if *docsOnly {
@@ -90,7 +99,8 @@ func main() {
 	run := must(sections(*only))
 	start := time.Now()
 	ctx := context.Background()
-	r := report{Native: map[string]native{}, Pages: map[string]uint32{}, RefBytes: map[string]int{}, Slots: 8192}
+	r := report{Native: map[string]native{}, Pages: map[string]uint32{}, RefBytes: map[string]int{}, Slots: 8192,
+		ModuleBytes: map[string]int{}, InitialPages: map[string]uint32{}}
 	if *only != "" {
 		// Keep the sections not run now.
 		if b, err := os.ReadFile("build/bench.json"); err == nil {
@@ -113,12 +123,23 @@ func main() {
 		refs[name] = must(os.ReadFile(out))
 		r.RefBytes[name] = len(refs[name])
 	}
+	if run["size"] {
+		fmt.Fprintln(os.Stderr, "size by package…")
+		sizeSection(&r)
+	}
 	if run["native"] {
 		fmt.Fprintln(os.Stderr, "native benchmarks…")
 		r.Native = must(nativeBenchmarks())
 	}
 	if run["wasm"] {
 		wasmSection(ctx, &r, refs)
+	}
+	if run["footprint"] {
+		fmt.Fprintf(os.Stderr, "Envoy footprint: %d starts per setup, RSS after %d requests…\n", *fpRuns, *fpRequests)
+		dir := must(os.MkdirTemp("", "lanedye-footprint-"))
+		f := must(inenvoy.MeasureFootprint(ctx, must(envoy.Binary(".")), dir, ".", *fpRuns, *fpRequests, os.Stderr))
+		os.RemoveAll(dir)
+		r.Footprint = &f
 	}
 	if run["resources"] || run["envoy"] {
 		envoySections(ctx, &r, run, eo)
@@ -159,26 +180,36 @@ func sections(only string) (map[string]bool, error) {
 // wasmSection measures the module in the wazero host: size, per-request
 // cost beside the references, and linear memory over a long soak.
 func wasmSection(ctx context.Context, r *report, refs map[string][]byte) {
-	wasm := must(os.ReadFile("build/lanedye.wasm"))
-	r.WasmBytes = len(wasm)
-	r.InitialPages = must(bench.InitialPages(ctx, wasm))
+	modules := map[string][]byte{}
+	for _, role := range roles {
+		modules[role] = must(os.ReadFile(modulePath(role)))
+		r.ModuleBytes[role] = len(modules[role])
+		r.InitialPages[role] = must(bench.InitialPages(ctx, modules[role]))
+	}
 
 	fmt.Fprintln(os.Stderr, "wasm harness…")
 	seed := must(bench.ShippedGatewayConfig("."))
-	r.Gateway = compare(ctx, wasm, refs, seed, bench.GatewayStreams)
-	r.Sidecar = compare(ctx, wasm, refs, []byte(bench.SidecarConfig), bench.SidecarStreams)
+	r.Gateway = compare(ctx, modules["gateway"], refs, seed, bench.GatewayStreams)
+	r.Sidecar = compare(ctx, modules["sidecar"], refs, []byte(bench.SidecarConfig), bench.SidecarStreams)
 
 	fmt.Fprintln(os.Stderr, "soak: 1M gateway requests and 1M sidecar ids…")
-	m, gw := instance(ctx, wasm, seed)
+	m, gw := instance(ctx, modules["gateway"], seed)
 	pages := must(bench.Soak(gw, bench.GatewayStreams, 1_000_000, 100_000, 1_000_000))
 	r.Pages["gateway_after_100k"], r.Pages["gateway_after_1M"] = pages[100_000], pages[1_000_000]
-	sc := must(m.NewInstance(ctx, []byte(bench.SidecarConfig)))
+	m.Close(ctx)
+	m, sc := instance(ctx, modules["sidecar"], []byte(bench.SidecarConfig))
 	in := func(i int) []bench.Stream { return bench.SidecarStreams(i)[:1] }
 	pages = must(bench.Soak(sc, in, 1_000_000, 100_000, 1_000_000))
 	r.Pages["sidecar_after_100k"], r.Pages["sidecar_after_1M"] = pages[100_000], pages[1_000_000]
 	r.SharedKeys = sc.SharedKeys()
 	m.Close(ctx)
 }
+
+// roles are the modules make build writes.
+var roles = []string{"gateway", "sidecar"}
+
+// modulePath is a role's module, built by make build.
+func modulePath(role string) string { return filepath.Join("build", "lanedye-"+role+".wasm") }
 
 // envoySections runs the sections in real Envoy: memory over a long run,
 // and the five setups compared.
@@ -189,7 +220,7 @@ func envoySections(ctx context.Context, r *report, run map[string]bool, eo inenv
 	if run["resources"] {
 		fmt.Fprintln(os.Stderr, "Envoy: RSS over 100 000 requests with and without lanedye, --concurrency 1 and 4…")
 		seed := must(bench.ShippedGatewayConfig("."))
-		abs := must(filepath.Abs("build/lanedye.wasm"))
+		abs := must(filepath.Abs(modulePath("gateway")))
 		gwSetup := inenvoy.Setup{Name: "lanedye_gateway", RouteHeader: "x-swimlane", Lane: "gray", Plugin: mesh.Plugin{Wasm: abs, Config: string(seed)}}
 		r.EnvoyResources = nil
 		for _, c := range []int{1, 4} {

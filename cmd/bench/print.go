@@ -12,6 +12,9 @@ import (
 )
 
 func printReport(r report, run map[string]bool) {
+	if run["size"] {
+		printSize(r)
+	}
 	if run["native"] {
 		printNative(r)
 	}
@@ -67,7 +70,8 @@ func printWasm(r report) {
 		sort.Strings(kinds)
 		fmt.Printf("host calls per request, %s (%.2f return data): %s\n", row.name, row.c.DataCalls, strings.Join(kinds, ", "))
 	}
-	fmt.Printf("\nwasm %d bytes (references: noop %d, headers %d); initial memory %d pages\n", r.WasmBytes, r.RefBytes["noop"], r.RefBytes["headers"], r.InitialPages)
+	fmt.Printf("\nmodules: gateway %d bytes, sidecar %d bytes (references: noop %d, headers %d); initial memory %d / %d pages\n",
+		r.ModuleBytes["gateway"], r.ModuleBytes["sidecar"], r.RefBytes["noop"], r.RefBytes["headers"], r.InitialPages["gateway"], r.InitialPages["sidecar"])
 	fmt.Printf("linear memory pages: gateway %d after 100k, %d after 1M requests; sidecar %d after 100k, %d after 1M ids\n",
 		r.Pages["gateway_after_100k"], r.Pages["gateway_after_1M"], r.Pages["sidecar_after_100k"], r.Pages["sidecar_after_1M"])
 	fmt.Printf("shared-data keys after 1M distinct ids: %d (slots %d)\n", r.SharedKeys, r.Slots)

@@ -63,7 +63,7 @@ type corpusConfig struct {
 
 // The decision explain prints is the built module's: at least 200
 // generated requests go through `lanedye explain --json` and through
-// build/lanedye.wasm in the SDK's host emulator (debug header and request
+// build/lanedye-gateway.wasm in the SDK's host emulator (debug header and request
 // headers), and lane, source, rule and route lane must be the same.
 func TestExplainAgreesWithTheModule(t *testing.T) {
 	wasm, err := os.ReadFile(wasmPath())
@@ -240,12 +240,13 @@ func deref(s *string) string {
 	return *s
 }
 
-// wasmPath is the module under test; LANEDYE_WASM overrides it.
+// wasmPath is the module under test, the gateway's (the corpus is
+// gateway requests); LANEDYE_GATEWAY_WASM overrides it.
 func wasmPath() string {
-	if p := os.Getenv("LANEDYE_WASM"); p != "" {
+	if p := os.Getenv("LANEDYE_GATEWAY_WASM"); p != "" {
 		return p
 	}
-	return repo("build/lanedye.wasm")
+	return repo("build/lanedye-gateway.wasm")
 }
 
 func pick(r *rand.Rand, vs ...string) string { return vs[r.IntN(len(vs))] }

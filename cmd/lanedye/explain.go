@@ -13,6 +13,7 @@ import (
 	"github.com/lanedye/lanedye/internal/cli/explain"
 	"github.com/lanedye/lanedye/internal/cli/input"
 	"github.com/lanedye/lanedye/internal/config"
+	"github.com/lanedye/lanedye/internal/config/anyrole"
 )
 
 // explainFlags are explain's flags as given.
@@ -164,11 +165,11 @@ func pickConfig(cmd *cobra.Command, file string, sidecar bool) (input.Config, er
 // parseForExplain parses c with this process's environment for
 // sticky.secret_env, and without it when the variable is missing here.
 func parseForExplain(c input.Config) (*config.Config, string, error) {
-	cfg, err := config.Parse(c.JSON)
+	cfg, err := anyrole.Parse(c.JSON)
 	var ce *config.Error
 	if err == nil || !errors.As(err, &ce) || ce.Path != "sticky.secret_env" {
 		return cfg, "", err
 	}
-	cfg, err = config.Parse(c.JSON, config.WithEnv(nil))
+	cfg, err = anyrole.Parse(c.JSON, config.WithEnv(nil))
 	return cfg, "sticky.secret_env: " + ce.Msg + " here: cookies are signed and checked with a stand-in key", err
 }

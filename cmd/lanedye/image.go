@@ -30,10 +30,10 @@ same module gives the same digest.`,
 func newImageBuild() *cobra.Command {
 	var wasmPath, out, ref string
 	cmd := &cobra.Command{
-		Use:     "build [--wasm FILE] [--out DIR] [--ref NAME]",
+		Use:     "build --wasm FILE [--out DIR] [--ref NAME]",
 		Short:   "Write the image as an OCI image layout",
-		Long:    "build writes the image of the plugin module as an OCI image layout and prints\nthe image digest (pin WasmPlugin url by it) and the module's sha256 (the\nWasmPlugin's sha256 field).",
-		Example: "  make build && lanedye image build --wasm build/lanedye.wasm --out build/oci",
+		Long:    "build writes the image of one module (one per role) as an OCI image layout\nand prints the image digest (pin WasmPlugin url by it) and the module's\nsha256 (the WasmPlugin's sha256 field).",
+		Example: "  make build && lanedye image build --wasm build/lanedye-gateway.wasm --out build/oci/gateway\n  lanedye image build --wasm build/lanedye-sidecar.wasm --out build/oci/sidecar",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			wasm, err := os.ReadFile(wasmPath)
@@ -55,8 +55,9 @@ func newImageBuild() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&wasmPath, "wasm", "build/lanedye.wasm", "the plugin module")
+	cmd.Flags().StringVar(&wasmPath, "wasm", "", "the module (build/lanedye-gateway.wasm or build/lanedye-sidecar.wasm)")
 	cmd.Flags().StringVar(&out, "out", "build/oci", "the OCI image layout to write")
+	_ = cmd.MarkFlagRequired("wasm")
 	cmd.Flags().StringVar(&ref, "ref", "lanedye:dev", "the ref.name annotation of the image in the layout")
 	return cmd
 }
@@ -67,7 +68,7 @@ func newImagePush() *cobra.Command {
 		Use:     "push [--layout DIR] IMAGE",
 		Short:   "Push the image of a layout to a registry",
 		Long:    "push sends the image of an OCI image layout (image build's) to a registry as\nIMAGE (registry/repository:tag) and prints its digest.",
-		Example: "  lanedye image push --layout build/oci registry.example.com/lanedye/lanedye:v0.1.0",
+		Example: "  lanedye image push --layout build/oci/gateway registry.example.com/lanedye/lanedye-gateway:v0.1.0",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			img, err := image.ReadLayout(layout)

@@ -11,6 +11,7 @@ import (
 	"github.com/lanedye/lanedye/internal/cli/input"
 	"github.com/lanedye/lanedye/internal/cli/render"
 	"github.com/lanedye/lanedye/internal/config"
+	"github.com/lanedye/lanedye/internal/config/anyrole"
 )
 
 func newRender() *cobra.Command {
@@ -65,7 +66,7 @@ func runRender(cmd *cobra.Command, file string, o render.Options) error {
 		return failed(fmt.Errorf("%s: %d configurations with fallback.services: render needs exactly one", file, len(picked)))
 	}
 	c := picked[0]
-	if _, err := config.Parse(c.JSON, config.WithEnv(nil)); err != nil {
+	if _, err := anyrole.Parse(c.JSON, config.WithEnv(nil)); err != nil {
 		return failed(errors.New(configError(c.Source, err)))
 	}
 	if o.Namespace == "" {
@@ -171,7 +172,7 @@ func lanesOf(cmd *cobra.Command, file string, o *render.FallbackOptions) error {
 		return failed(fmt.Errorf("%s: %d configurations: -f needs exactly one", file, len(found.Configs)))
 	}
 	c := found.Configs[0]
-	cfg, err := config.Parse(c.JSON, config.WithEnv(nil))
+	cfg, err := anyrole.Parse(c.JSON, config.WithEnv(nil))
 	if err != nil {
 		return failed(errors.New(configError(c.Source, err)))
 	}

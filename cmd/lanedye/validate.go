@@ -12,6 +12,8 @@ import (
 	"github.com/lanedye/lanedye/internal/cli/check"
 	"github.com/lanedye/lanedye/internal/cli/input"
 	"github.com/lanedye/lanedye/internal/config"
+	"github.com/lanedye/lanedye/internal/config/anyrole"
+	"github.com/lanedye/lanedye/internal/config/gatewayconf"
 )
 
 func newValidate() *cobra.Command {
@@ -67,7 +69,7 @@ func validate(w io.Writer, found []input.Found, quiet bool) bool {
 			ok = false
 		}
 		for _, c := range f.Configs {
-			cfg, err := config.Parse(c.JSON, config.WithEnv(nil))
+			cfg, err := anyrole.Parse(c.JSON, config.WithEnv(nil))
 			if err != nil {
 				fmt.Fprintln(w, configError(c.Source, err))
 				ok = false
@@ -103,13 +105,13 @@ func configError(source string, err error) string {
 func summary(c *config.Config) string {
 	s := c.Role.String() + ", lanes " + strings.Join(c.Lanes.Names(), ", ") + " (default first)"
 	if c.Role == config.Gateway {
-		n := len(c.Rules.Rules())
+		n := len(gatewayconf.Of(c).Rules.Rules())
 		s += ", " + strconv.Itoa(n) + " rule"
 		if n != 1 {
 			s += "s"
 		}
 	}
-	if c.HasFallback {
+	if c.HasFallback() {
 		s += ", fallback"
 	}
 	return s

@@ -1,6 +1,6 @@
 // Command demo runs the example lane topology of deploy/ on real Envoy (a
 // TLS ingress gateway and a sidecar Envoy per application, every one loading
-// build/lanedye.wasm with deploy/'s configuration), sends a handful of
+// its role's module with deploy/'s configuration), sends a handful of
 // requests through the gateway, and prints which version served each hop
 // and the lanedye counters each Envoy's admin endpoint reports.
 //
@@ -62,7 +62,7 @@ func run() error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	fmt.Printf("starting Envoy %s: a TLS gateway and 5 sidecars, each compiling build/lanedye.wasm ...\n", version)
+	fmt.Printf("starting Envoy %s: a TLS gateway (lanedye-gateway.wasm) and 5 sidecars (lanedye-sidecar.wasm), each compiling its module ...\n", version)
 	start := time.Now()
 	m, err := mesh.Start(mesh.Options{Root: ".", Envoy: bin, Dir: dir, Forward: mesh.ForwardRequestID})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -27,9 +28,56 @@ type Options struct {
 	Args        []string
 	// Wrap is a command Envoy runs under (valgrind and its flags), or none.
 	Wrap []string
-	// Ready bounds the wait for the admin endpoint to answer LIVE; the
-	// module is compiled before that. Default 2 minutes.
+	// Module is the Wasm module the bootstrap loads ("" none): V8
+	// compiles it before the listeners are ready, so it sizes Ready.
+	Module string
+	// Ready bounds the wait for the admin endpoint to answer ready once
+	// this Envoy's start slot is granted. Default: ReadyDeadline of the
+	// module's size and the machine's load.
 	Ready time.Duration
+}
+
+// startSlots bounds how many Envoys of this process start at once. V8
+// compiles a module on Envoy's main thread, a CPU-bound job: more Envoys
+// compiling than there are cores only slow each of them down, past any
+// deadline on a loaded machine. It is package state because every test of
+// a binary starts Envoys on the same cores.
+var startSlots = make(chan struct{}, max(1, runtime.NumCPU()))
+
+// Compile cost of a module in Envoy's V8, CPU seconds per MB on an idle
+// core of the machines this project measures on (docs/performance.md,
+// Footprint), and the margin over it a deadline allows.
+const (
+	compileSecondsPerMB = 2.0
+	compileMargin       = 10
+	readyBase           = time.Minute
+)
+
+// ReadyDeadline is how long an Envoy loading a module of n bytes may take
+// to become ready: a minute for Envoy itself plus ten times the module's
+// compile time, scaled by the machine's load (load average per core, at
+// least 1). A start queued behind other starts does not spend it.
+func ReadyDeadline(n int64) time.Duration {
+	compile := time.Duration(float64(n) / 1e6 * compileSecondsPerMB * float64(time.Second))
+	return time.Duration(float64(readyBase+compileMargin*compile) * loadFactor())
+}
+
+// loadFactor is the one-minute load average per core, at least 1; 1 where
+// it cannot be read.
+func loadFactor() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 1
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 1
+	}
+	load, err := strconv.ParseFloat(f[0], 64)
+	if err != nil {
+		return 1
+	}
+	return max(1, load/float64(runtime.NumCPU()))
 }
 
 // Process is a running Envoy.
@@ -53,8 +101,18 @@ func Start(bin string, o Options) (*Process, error) {
 	if o.LogLevel == "" {
 		o.LogLevel = "warn"
 	}
+	startSlots <- struct{}{}
+	defer func() { <-startSlots }()
 	if o.Ready == 0 {
-		o.Ready = 2 * time.Minute
+		var n int64
+		if o.Module != "" {
+			st, err := os.Stat(o.Module)
+			if err != nil {
+				return nil, fmt.Errorf("envoy %s: the module is required (make build): %w", o.Name, err)
+			}
+			n = st.Size()
+		}
+		o.Ready = ReadyDeadline(n)
 	}
 	cfg := filepath.Join(o.Dir, o.Name+".yaml")
 	if err := os.WriteFile(cfg, o.Bootstrap, 0o600); err != nil {

@@ -11,8 +11,8 @@ cd "$(dirname "$0")/../.."
 CLUSTER=${CLUSTER:-lanedye}
 REG_NAME=${REG_NAME:-kind-registry}
 REG_PORT=${REG_PORT:-5001}
-IMAGE_HOST="localhost:${REG_PORT}/lanedye:e2e"     # as pushed from this machine
-IMAGE_CLUSTER="${REG_NAME}:5000/lanedye:e2e"      # as pulled inside the cluster
+IMAGE_HOST="localhost:${REG_PORT}/lanedye:e2e"     # as pushed from this machine (lanedye-gateway:e2e, lanedye-sidecar:e2e)
+IMAGE_CLUSTER="${REG_NAME}:5000/lanedye"          # as pulled inside the cluster
 
 for tool in docker kind kubectl istioctl go make; do
   command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 1; }
@@ -37,12 +37,13 @@ istioctl install -y --set profile=demo \
   --set meshConfig.defaultConfig.proxyMetadata.WASM_INSECURE_REGISTRIES='*' \
   --set 'meshConfig.defaultConfig.proxyStatsMatcher.inclusionPrefixes[0]=wasmcustom.lanedye'
 
-echo "== build and push the module image (no Docker needed for this step)"
+echo "== build and push one module image per role (no Docker needed for this step)"
 make push IMAGE="$IMAGE_HOST"
 
 echo "== apply deploy/example with the image from the local registry"
 kubectl kustomize deploy/example \
-  | sed "s#oci://registry.example.com/lanedye/lanedye:v0.1.0#oci://${IMAGE_CLUSTER}#" \
+  | sed -e "s#oci://registry.example.com/lanedye/lanedye-gateway:v0.1.0#oci://${IMAGE_CLUSTER}-gateway:e2e#" \
+        -e "s#oci://registry.example.com/lanedye/lanedye-sidecar:v0.1.0#oci://${IMAGE_CLUSTER}-sidecar:e2e#" \
   | kubectl apply -f -
 # The sticky key reaches the gateway VM through the proxy's environment.
 kubectl -n istio-system patch deployment istio-ingressgateway \

@@ -1,8 +1,9 @@
 // Package mesh runs the example lane topology of deploy/ on real Envoy: an
 // ingress gateway Envoy terminating TLS, and for every Deployment of
-// deploy/example an application behind its own sidecar Envoy. Every Envoy
-// loads build/lanedye.wasm with the pluginConfig of the WasmPlugins in
-// deploy/plugins and routes as the VirtualServices of deploy/example say.
+// deploy/example an application behind its own sidecar Envoy. The gateway
+// loads build/lanedye-gateway.wasm and every sidecar build/lanedye-sidecar.wasm,
+// with the pluginConfig of the WasmPlugins in deploy/plugins, and each
+// routes as the VirtualServices of deploy/example say.
 // The end-to-end tests, `make demo` and `make bench` use it.
 package mesh
 
@@ -33,7 +34,7 @@ const GatewayHost = "myapp.example.com"
 
 // Options describe a mesh to start.
 type Options struct {
-	Root    string // repository root: deploy/ and build/lanedye.wasm
+	Root    string // repository root: deploy/ and build/lanedye-<role>.wasm
 	Envoy   string // the Envoy binary
 	Dir     string // bootstraps, logs and the certificate go here
 	Forward Forwarding
@@ -56,8 +57,9 @@ type Mesh struct {
 	pool    *x509.CertPool
 }
 
-// Start starts the applications and every Envoy (in parallel: each compiles
-// the module first) and returns once all are ready. A start that loses one
+// Start starts the applications and every Envoy (in parallel, as many at
+// once as envoy.Start allows: each compiles its module first) and returns
+// once all are ready. A start that loses one
 // of its ports to another process between FreePort and the bind is
 // retried on new ports, twice at most.
 func Start(o Options) (*Mesh, error) {
@@ -83,12 +85,13 @@ func start(o Options) (*Mesh, error) {
 	if o.GatewayConfig != nil {
 		topo.Gateway = o.GatewayConfig
 	}
-	wasm, err := filepath.Abs(filepath.Join(o.Root, "build", "lanedye.wasm"))
+	gatewayWasm, err := Module(o.Root, "gateway")
 	if err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat(wasm); err != nil {
-		return nil, fmt.Errorf("the module is required (make build): %w", err)
+	sidecarWasm, err := Module(o.Root, "sidecar")
+	if err != nil {
+		return nil, err
 	}
 	m := &Mesh{Topology: topo, Sidecars: map[string]*envoy.Process{}}
 	certPEM, cert, key, err := selfSigned(o.Dir)
@@ -121,16 +124,17 @@ func start(o Options) (*Mesh, error) {
 		name string
 		b    Bootstrap
 		cfg  []byte
+		wasm string
 	}
-	jobs := []job{{"gateway", gateway, topo.Gateway}}
+	jobs := []job{{"gateway", gateway, topo.Gateway, gatewayWasm}}
 	for _, i := range insts {
-		jobs = append(jobs, job{i.Name(), sidecars[i.Name()], topo.Sidecar})
+		jobs = append(jobs, job{i.Name(), sidecars[i.Name()], topo.Sidecar, sidecarWasm})
 	}
 	procs := make([]*envoy.Process, len(jobs))
 	errs := make([]error, len(jobs))
 	var wg sync.WaitGroup
 	for n, j := range jobs {
-		j.b.Plugin = Plugin{Wasm: wasm, Config: string(j.cfg)}
+		j.b.Plugin = Plugin{Wasm: j.wasm, Config: string(j.cfg)}
 		if j.name == "gateway" {
 			j.b.Plugin.Env = topo.GatewayEnv
 		}
@@ -144,7 +148,7 @@ func start(o Options) (*Mesh, error) {
 		go func() {
 			defer wg.Done()
 			procs[n], errs[n] = envoy.Start(o.Envoy, envoy.Options{Name: j.name, Dir: o.Dir, Bootstrap: data,
-				Concurrency: o.Concurrency, LogLevel: o.LogLevel})
+				Concurrency: o.Concurrency, LogLevel: o.LogLevel, Module: j.wasm})
 		}()
 	}
 	wg.Wait()
@@ -164,6 +168,19 @@ func start(o Options) (*Mesh, error) {
 	}
 	m.GatewayURL = fmt.Sprintf("https://127.0.0.1:%d", gateway.Listeners[0].Port)
 	return m, nil
+}
+
+// Module returns the absolute path of a role's module under root's build/,
+// which must exist.
+func Module(root, role string) (string, error) {
+	p, err := filepath.Abs(filepath.Join(root, "build", "lanedye-"+role+".wasm"))
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("the %s module is required (make build): %w", role, err)
+	}
+	return p, nil
 }
 
 // Envoys returns every Envoy of the mesh by name: "gateway" and the

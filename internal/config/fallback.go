@@ -1,16 +1,14 @@
 package config
 
 import (
-	"strings"
-
-	"github.com/tidwall/gjson"
-
+	"github.com/lanedye/lanedye/internal/config/bind"
 	"github.com/lanedye/lanedye/internal/fallback"
+	"github.com/lanedye/lanedye/internal/gjson"
+	"github.com/lanedye/lanedye/internal/httpsyntax"
 	"github.com/lanedye/lanedye/internal/lane"
-	"github.com/lanedye/lanedye/internal/match"
 )
 
-// parseFallback compiles the fallback section (both roles).
+// parseFallback compiles the fallback section (every role).
 func (p *parser) parseFallback() error {
 	if !p.fallback.Exists() {
 		return nil
@@ -21,41 +19,39 @@ func (p *parser) parseFallback() error {
 		parents[i] = lane.None
 	}
 	services := map[string][]lane.ID{}
-	err := object(p.fallback, "fallback",
-		opt("route_header", headerName(&p.cfg.RouteHeader)),
-		opt("services", p.services(services)),
-		opt("parents", p.parents(parents)),
+	err := bind.Object(p.fallback, "fallback",
+		bind.Opt("route_header", bind.HeaderName(&p.cfg.RouteHeader)),
+		bind.Opt("services", p.services(services)),
+		bind.Opt("parents", p.parents(parents)),
 	)
 	if err != nil {
 		return err
 	}
 	if p.cfg.RouteHeader == p.cfg.LaneHeader {
-		return errorf("fallback.route_header", "must differ from lane_header: the lane header travels unchanged")
+		return bind.Err("fallback.route_header", "must differ from lane_header: the lane header travels unchanged")
 	}
-	t := fallback.New(services, parents, lanes)
-	p.cfg.HasFallback = true
-	p.gw.Fallback, p.sc.Fallback = t, t
+	p.cfg.Fallback = fallback.New(services, parents, lanes)
 	return nil
 }
 
 // parents binds lane -> parent lane and rejects cycles.
-func (p *parser) parents(parents []lane.ID) binder {
+func (p *parser) parents(parents []lane.ID) bind.Binder {
 	return func(v gjson.Result, path string) error {
-		ks, vs, err := entries(v, path)
+		ks, vs, err := bind.Entries(v, path)
 		if err != nil {
 			return err
 		}
 		lanes := p.cfg.Lanes
 		for i, k := range ks {
-			kp := join(path, k)
+			kp := bind.Join(path, k)
 			child, ok := lanes.Lookup(k)
 			if !ok {
-				return errorf(kp, "%q is not a configured lane", k)
+				return bind.Err(kp, bind.Q(k)+" is not a configured lane")
 			}
 			if child == lane.Default {
-				return errorf(kp, "the default lane has no parent: chains end there")
+				return bind.Err(kp, "the default lane has no parent: chains end there")
 			}
-			if err := p.laneRef(&parents[child])(vs[i], kp); err != nil {
+			if err := p.cfg.LaneRef(&parents[child])(vs[i], kp); err != nil {
 				return err
 			}
 		}
@@ -64,7 +60,7 @@ func (p *parser) parents(parents []lane.ID) binder {
 			l, _ := lanes.Lookup(k)
 			for steps := 0; l != lane.None && l != lane.Default; steps++ {
 				if steps > lanes.Len() {
-					return errorf(join(path, k), "parent chain has a cycle")
+					return bind.Err(bind.Join(path, k), "parent chain has a cycle")
 				}
 				l = parents[l]
 			}
@@ -74,23 +70,23 @@ func (p *parser) parents(parents []lane.ID) binder {
 }
 
 // services binds service key -> the lanes it is deployed in.
-func (p *parser) services(services map[string][]lane.ID) binder {
+func (p *parser) services(services map[string][]lane.ID) bind.Binder {
 	return func(v gjson.Result, path string) error {
-		ks, vs, err := entries(v, path)
+		ks, vs, err := bind.Entries(v, path)
 		if err != nil {
 			return err
 		}
 		for i, k := range ks {
-			kp := join(path, k)
-			key := strings.ToLower(k)
-			if err := match.CheckHost(key); err != nil {
-				return errorf(kp, "service %q: %v", k, err)
+			kp := bind.Join(path, k)
+			key := httpsyntax.ToLower(k)
+			if err := httpsyntax.CheckHost(key); err != nil {
+				return bind.Err(kp, "service "+bind.Q(k)+": "+err.Error())
 			}
 			if _, dup := services[key]; dup {
-				return errorf(kp, "duplicate service (names are case-insensitive)")
+				return bind.Err(kp, "duplicate service (names are case-insensitive)")
 			}
 			var ls []lane.ID
-			if err := p.laneList(&ls)(vs[i], kp); err != nil {
+			if err := p.cfg.LaneList(&ls)(vs[i], kp); err != nil {
 				return err
 			}
 			services[key] = ls

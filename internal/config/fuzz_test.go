@@ -1,4 +1,4 @@
-package config
+package config_test
 
 import (
 	"errors"
@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/lanedye/lanedye/internal/config"
+	"github.com/lanedye/lanedye/internal/config/gatewayconf"
 	"github.com/lanedye/lanedye/internal/request"
 )
 
@@ -21,9 +23,9 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"role":"sidecar","propagation":{"keys":["b3","sw8","header:x-corr"],"baggage":"lane"},"fallback":{"services":{"a":["x"]},"parents":{"x":"y"}},"lanes":["x","y"]}`))
 	f.Add([]byte(`{"role":"gateway","lanes":["g"],"rules":[{"name":"q","lane_from":"query:l","match":[{"query":{"a":{"regex":"[a-"}}}]}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		c, err := Parse(data)
+		c, err := parse(data)
 		if err != nil {
-			var ce *Error
+			var ce *config.Error
 			if !errors.As(err, &ce) || ce.Path == "" {
 				t.Fatalf("error without a path: %v", err)
 			}
@@ -32,7 +34,11 @@ func FuzzParse(f *testing.F) {
 		// A configuration that parses must evaluate requests.
 		var r request.Request
 		r.Reset(c.Index, [][2]string{{":authority", "a.example.com"}, {":path", "/x?y=1"}, {"cookie", "a=b"}})
-		if l, _, _ := c.Rules.Decide(&r); int(l) >= c.Lanes.Len() {
+		gw := gatewayconf.Of(c)
+		if gw == nil {
+			return
+		}
+		if l, _, _ := gw.Rules.Decide(&r); int(l) >= c.Lanes.Len() {
 			t.Fatalf("lane %d out of range", l)
 		}
 	})

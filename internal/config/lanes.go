@@ -1,19 +1,19 @@
 package config
 
 import (
-	"github.com/tidwall/gjson"
-
+	"github.com/lanedye/lanedye/internal/config/bind"
+	"github.com/lanedye/lanedye/internal/gjson"
 	"github.com/lanedye/lanedye/internal/lane"
 )
 
 // laneName binds a valid lane name.
-func laneName(dst *string) binder {
+func laneName(dst *string) bind.Binder {
 	return func(v gjson.Result, path string) error {
-		if err := str(dst)(v, path); err != nil {
+		if err := bind.Str(dst)(v, path); err != nil {
 			return err
 		}
 		if !lane.ValidName(*dst) {
-			return errorf(path, "%s", lane.InvalidName(*dst))
+			return bind.Err(path, lane.InvalidName(*dst))
 		}
 		return nil
 	}
@@ -23,53 +23,53 @@ func laneName(dst *string) binder {
 func lanes(def string, others []string) (*lane.Set, error) {
 	seen := map[string]bool{def: true}
 	for i, s := range others {
-		path := index("lanes", i)
+		path := bind.Index("lanes", i)
 		switch {
 		case !lane.ValidName(s):
-			return nil, errorf(path, "%s", lane.InvalidName(s))
+			return nil, bind.Err(path, lane.InvalidName(s))
 		case s == def:
-			return nil, errorf(path, "%q is the default_lane; lanes lists the other lanes", s)
+			return nil, bind.Err(path, bind.Q(s)+" is the default_lane; lanes lists the other lanes")
 		case seen[s]:
-			return nil, errorf(path, "duplicate lane %q", s)
+			return nil, bind.Err(path, "duplicate lane "+bind.Q(s))
 		case i+1 >= lane.MaxLanes:
-			return nil, errorf(path, "at most %d lanes", lane.MaxLanes)
+			return nil, bind.Err(path, "at most "+bind.Itoa(lane.MaxLanes)+" lanes")
 		}
 		seen[s] = true
 	}
 	return lane.NewSet(def, others), nil
 }
 
-// laneRef binds a configured lane.
-func (p *parser) laneRef(dst *lane.ID) binder {
+// LaneRef binds a configured lane.
+func (c *Config) LaneRef(dst *lane.ID) bind.Binder {
 	return func(v gjson.Result, path string) error {
 		var s string
-		if err := str(&s)(v, path); err != nil {
+		if err := bind.Str(&s)(v, path); err != nil {
 			return err
 		}
-		l, ok := p.cfg.Lanes.Lookup(s)
+		l, ok := c.Lanes.Lookup(s)
 		if !ok {
-			return errorf(path, "%q is not a configured lane (default_lane or one of lanes)", s)
+			return bind.Err(path, bind.Q(s)+" is not a configured lane (default_lane or one of lanes)")
 		}
 		*dst = l
 		return nil
 	}
 }
 
-// laneList binds a list of distinct configured lanes.
-func (p *parser) laneList(dst *[]lane.ID) binder {
+// LaneList binds a list of distinct configured lanes.
+func (c *Config) LaneList(dst *[]lane.ID) bind.Binder {
 	return func(v gjson.Result, path string) error {
-		items, err := array(v, path)
+		items, err := bind.Array(v, path)
 		if err != nil {
 			return err
 		}
 		out := make([]lane.ID, len(items))
 		seen := map[lane.ID]bool{}
 		for i, it := range items {
-			if err := p.laneRef(&out[i])(it, index(path, i)); err != nil {
+			if err := c.LaneRef(&out[i])(it, bind.Index(path, i)); err != nil {
 				return err
 			}
 			if seen[out[i]] {
-				return errorf(index(path, i), "duplicate lane %q", it.Str)
+				return bind.Err(bind.Index(path, i), "duplicate lane "+bind.Q(it.Str))
 			}
 			seen[out[i]] = true
 		}

@@ -3,6 +3,8 @@ package config
 import (
 	"strconv"
 	"strings"
+
+	"github.com/lanedye/lanedye/internal/config/bind"
 )
 
 // MaxSize is the largest configuration accepted, in bytes.
@@ -16,7 +18,7 @@ const MaxDepth = 32
 // It tolerates malformed JSON; syntax is checked afterwards.
 func checkLimits(data []byte) error {
 	if len(data) > MaxSize {
-		return errorf("$", "configuration is %d bytes; the limit is %d", len(data), MaxSize)
+		return bind.Err("$", "configuration is "+bind.Itoa(len(data))+" bytes; the limit is "+bind.Itoa(MaxSize))
 	}
 	var d depth
 	for i := 0; i < len(data); i++ {
@@ -25,7 +27,7 @@ func checkLimits(data []byte) error {
 			i = d.str(data, i)
 		case '{', '[':
 			if len(d.stack) == MaxDepth {
-				return errorf(d.path(), "nesting deeper than %d levels", MaxDepth)
+				return bind.Err(d.path(), "nesting deeper than "+bind.Itoa(MaxDepth)+" levels")
 			}
 			d.stack = append(d.stack, frame{array: c == '['})
 			d.expectKey = c == '{'

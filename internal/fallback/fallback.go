@@ -34,14 +34,14 @@ func New(services map[string][]lane.ID, parents []lane.ID, lanes *lane.Set) *Tab
 			}
 			route[l] = c
 		}
-		t.routes[strings.ToLower(svc)] = route
+		t.routes[httpsyntax.ToLower(svc)] = route
 	}
 	// A Kubernetes FQDN key also stands for its short forms, unless they are
 	// keys of their own.
 	for svc := range services {
-		for _, alias := range shortForms(strings.ToLower(svc)) {
+		for _, alias := range shortForms(httpsyntax.ToLower(svc)) {
 			if _, own := services[alias]; !own {
-				t.routes[alias] = t.routes[strings.ToLower(svc)]
+				t.routes[alias] = t.routes[httpsyntax.ToLower(svc)]
 			}
 		}
 	}
@@ -81,7 +81,7 @@ func (t *Table) lookup(h string) ([]lane.ID, bool) {
 		return r, true
 	}
 	if httpsyntax.HasUpper(h) {
-		r, ok := t.routes[strings.ToLower(h)]
+		r, ok := t.routes[httpsyntax.ToLower(h)]
 		return r, ok
 	}
 	return nil, false

@@ -5,27 +5,18 @@ import (
 	"github.com/lanedye/lanedye/internal/rules"
 )
 
-// DebugHeader is the response header that explains a decision when debug is
-// on.
-const DebugHeader = "x-lanedye-decision"
-
 // Explainer holds every debug header value a configuration can produce, so
 // that debug mode costs no formatting per request.
 type Explainer struct {
-	bySource [][lane.NumSources]string // [lane][source]
-	byRule   []string                  // rules with a fixed lane; "" for lane_from rules
-	rules    []rules.Rule
+	lanes  *lane.Debug
+	byRule []string // rules with a fixed lane; "" for lane_from rules
+	rules  []rules.Rule
 }
 
 // NewExplainer precomputes the debug header values for lanes and rules
 // (nil: no rules, as on a sidecar).
 func NewExplainer(lanes *lane.Set, e *rules.Engine) *Explainer {
-	x := &Explainer{bySource: make([][lane.NumSources]string, lanes.Len())}
-	for l := range x.bySource {
-		for s := range x.bySource[l] {
-			x.bySource[l][s] = "lane=" + lanes.Name(lane.ID(l)) + "; source=" + lane.Source(s).String()
-		}
-	}
+	x := &Explainer{lanes: lane.NewDebug(lanes)}
 	if e == nil {
 		return x
 	}
@@ -42,7 +33,7 @@ func NewExplainer(lanes *lane.Set, e *rules.Engine) *Explainer {
 
 // Lane returns the explanation of a lane from a source other than a rule;
 // lane.None explains as the default lane.
-func (x *Explainer) Lane(l lane.ID, s lane.Source) string { return x.bySource[l.OrDefault()][s] }
+func (x *Explainer) Lane(l lane.ID, s lane.Source) string { return x.lanes.Value(l, s) }
 
 // Explain returns "lane=gray; source=rule; rule=internal-test" for d.
 func (x *Explainer) Explain(d *Decision) string {
@@ -53,5 +44,5 @@ func (x *Explainer) Explain(d *Decision) string {
 		return v
 	}
 	// lane_from rules: the lane varies per request.
-	return x.bySource[d.Lane][lane.SourceRule] + "; rule=" + x.rules[d.Rule].Name
+	return x.lanes.Value(d.Lane, lane.SourceRule) + "; rule=" + x.rules[d.Rule].Name
 }

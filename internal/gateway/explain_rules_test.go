@@ -5,7 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lanedye/lanedye/internal/config"
+	"github.com/lanedye/lanedye/internal/config/anyrole"
+	"github.com/lanedye/lanedye/internal/config/gatewayconf"
 	"github.com/lanedye/lanedye/internal/lane"
 	"github.com/lanedye/lanedye/internal/request"
 )
@@ -19,7 +20,7 @@ const explainConfig = `{"role":"gateway","lanes":["gray"],"rules":[
 // Explain keeps Decide's decision and says what became of the client's
 // lane header and cookie, and which rules ran.
 func TestExplain(t *testing.T) {
-	cfg, err := config.Parse([]byte(explainConfig))
+	cfg, err := anyrole.Parse([]byte(explainConfig))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,8 +52,8 @@ func TestExplain(t *testing.T) {
 			}
 			var r request.Request
 			r.Reset(cfg.Index, hs)
-			x := cfg.Gateway.Explain(&r, now, cfg.Gateway.NewState())
-			if d := cfg.Gateway.Decide(&r, now, cfg.Gateway.NewState()); !reflect.DeepEqual(d, x.Decision) {
+			x := gatewayconf.Of(cfg).Gateway.Explain(&r, now, gatewayconf.Of(cfg).Gateway.NewState())
+			if d := gatewayconf.Of(cfg).Gateway.Decide(&r, now, gatewayconf.Of(cfg).Gateway.NewState()); !reflect.DeepEqual(d, x.Decision) {
 				t.Errorf("decision %+v, Decide says %+v", x.Decision, d)
 			}
 			if x.Source != tc.source {

@@ -4,7 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lanedye/lanedye/internal/config"
+	"github.com/lanedye/lanedye/internal/config/anyrole"
+	"github.com/lanedye/lanedye/internal/config/gatewayconf"
 	"github.com/lanedye/lanedye/internal/gateway"
 	"github.com/lanedye/lanedye/internal/lane"
 	"github.com/lanedye/lanedye/internal/request"
@@ -30,12 +31,12 @@ const fuzzConfig = `{"role":"gateway","lanes":["gray","dev-a"],"debug":true,
 // always produce a configured lane. Input: authority, path, then
 // "name: value" lines.
 func FuzzDecide(f *testing.F) {
-	cfg, err := config.Parse([]byte(fuzzConfig))
+	cfg, err := anyrole.Parse([]byte(fuzzConfig))
 	if err != nil {
 		f.Fatal(err)
 	}
-	ex := gateway.NewExplainer(cfg.Lanes, cfg.Rules)
-	st := cfg.Gateway.NewState()
+	ex := gateway.NewExplainer(cfg.Lanes, gatewayconf.Of(cfg).Rules)
+	st := gatewayconf.Of(cfg).Gateway.NewState()
 	f.Add("shop.example.com:443", "/api/x?lane=gray&p", "x-a: AAB\ncookie: beta=1; uid=9\nx-user-id: 7")
 	f.Add("[::1]:80", "?", "cookie: want=dev-a\ncookie: x-lane=gray.abc\nx-swimlane: gray\nx-token: t")
 	f.Add("", "", "x-lane-route: gray\n: \ncookie: ;;==;\"")
@@ -48,7 +49,7 @@ func FuzzDecide(f *testing.F) {
 		}
 		var r request.Request
 		r.Reset(cfg.Index, hs)
-		d := cfg.Gateway.Decide(&r, 1_800_000_000, st)
+		d := gatewayconf.Of(cfg).Gateway.Decide(&r, 1_800_000_000, st)
 		if int(d.Lane) >= cfg.Lanes.Len() || int(d.Route) >= cfg.Lanes.Len() {
 			t.Fatalf("decision out of range: %+v", d)
 		}

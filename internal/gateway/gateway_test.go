@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/lanedye/lanedye/internal/config"
+	"github.com/lanedye/lanedye/internal/config/anyrole"
+	"github.com/lanedye/lanedye/internal/config/gatewayconf"
 	"github.com/lanedye/lanedye/internal/gateway"
 	"github.com/lanedye/lanedye/internal/lane"
 	"github.com/lanedye/lanedye/internal/request"
@@ -21,7 +23,7 @@ func load(t testing.TB, name string) *config.Config {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Parse(b)
+	cfg, err := anyrole.Parse(b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +63,7 @@ func TestDecisionOrder(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var r request.Request
 			r.Reset(cfg.Index, tc.headers)
-			if d := cfg.Gateway.Decide(&r, now, cfg.Gateway.NewState()); !tc.check(d) {
+			if d := gatewayconf.Of(cfg).Gateway.Decide(&r, now, gatewayconf.Of(cfg).Gateway.NewState()); !tc.check(d) {
 				t.Errorf("%+v", d)
 			}
 		})
@@ -88,13 +90,13 @@ func TestNeedsSource(t *testing.T) {
 		{"no source_ip, a lane header", other, testfixture.Browser(laneHeader), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := config.Parse([]byte(`{"role":"gateway","lanes":["gray"],` + tc.cfg + `}`))
+			cfg, err := anyrole.Parse([]byte(`{"role":"gateway","lanes":["gray"],` + tc.cfg + `}`))
 			if err != nil {
 				t.Fatal(err)
 			}
 			var r request.Request
 			r.Reset(cfg.Index, tc.headers)
-			if got := cfg.Gateway.NeedsSource(&r); got != tc.want {
+			if got := gatewayconf.Of(cfg).Gateway.NeedsSource(&r); got != tc.want {
 				t.Errorf("NeedsSource = %v, want %v", got, tc.want)
 			}
 		})

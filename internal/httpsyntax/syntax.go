@@ -4,7 +4,10 @@
 // Functions here never allocate unless they must return new bytes.
 package httpsyntax
 
-import "strings"
+import (
+	"errors"
+	"strings"
+)
 
 // ValidToken reports whether s is a non-empty RFC 9110 token, which header
 // names, cookie names and baggage member names are.
@@ -70,4 +73,99 @@ func Host(authority string) string {
 		a = a[:len(a)-1]
 	}
 	return a
+}
+
+// CheckHost reports what is wrong with a host name as configuration (host
+// patterns, fallback service keys): it must be a DNS name or an IPv6
+// literal in brackets, without a port or a trailing dot.
+func CheckHost(s string) error {
+	switch {
+	case s == "" || len(s) > 253:
+		return errors.New("not a host name")
+	case strings.HasSuffix(s, "."):
+		return errors.New("a trailing dot never matches: :authority is compared without it")
+	case strings.HasPrefix(s, "["):
+		if !strings.HasSuffix(s, "]") {
+			return errors.New("a port never matches: :authority is compared without it")
+		}
+		if strings.Trim(s[1:len(s)-1], "0123456789abcdef:.") != "" {
+			return errors.New("not an IPv6 literal")
+		}
+		return nil
+	case strings.Contains(s, ":"):
+		return errors.New("a port never matches: :authority is compared without it")
+	case strings.Trim(s, "abcdefghijklmnopqrstuvwxyz0123456789-._") != "":
+		return errors.New("not a host name (wildcards only as a leading \"*.\")")
+	}
+	return nil
+}
+
+// Unescape percent-decodes s as net/url's PathUnescape does, or as its
+// QueryUnescape when query is set ('+' is then a space). A '%' not
+// followed by two hex digits makes s invalid. It allocates only when s has
+// something to decode. (net/url would link its whole package, and fmt with
+// it, into every module for these few lines.)
+func Unescape(s string, query bool) (string, bool) {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '%':
+			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+				return "", false
+			}
+			n++
+			i += 2
+		case '+':
+			if query {
+				n++
+			}
+		}
+	}
+	if n == 0 {
+		return s, true
+	}
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '%':
+			b = append(b, unhex(s[i+1])<<4|unhex(s[i+2]))
+			i += 2
+		case c == '+' && query:
+			b = append(b, ' ')
+		default:
+			b = append(b, c)
+		}
+	}
+	return string(b), true
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	}
+	return c - 'a' + 10
+}
+
+// ToLower lower-cases the ASCII letters of s; other bytes are kept. The
+// names lanedye compares case-insensitively (header names, hosts) are
+// ASCII, and strings.ToLower would link Unicode's case tables into every
+// module. It allocates only when s has an upper-case letter.
+func ToLower(s string) string {
+	if !HasUpper(s) {
+		return s
+	}
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }

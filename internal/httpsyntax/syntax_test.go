@@ -1,6 +1,9 @@
 package httpsyntax
 
-import "testing"
+import (
+	"net/url"
+	"testing"
+)
 
 func TestHost(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
@@ -27,5 +30,42 @@ func TestValidToken(t *testing.T) {
 	}
 	if !ValidHeaderName(":authority") || ValidHeaderName(":") {
 		t.Error("pseudo-headers")
+	}
+}
+
+// Unescape decodes as net/url does, which it stands in for.
+func TestUnescapeAsNetURL(t *testing.T) {
+	for _, in := range []string{"", "plain", "a%20b", "a+b", "%41%62", "%e4%b8%ad", "%", "%4", "%zz", "a%2", "100%", "%%41", "+%2B+", "%C3%A9t%c3%a9"} {
+		t.Run(in, func(t *testing.T) {
+			checkUnescape(t, in)
+		})
+	}
+}
+
+func FuzzUnescape(f *testing.F) {
+	for _, s := range []string{"a%20b", "a+b", "%zz", "%e4%b8%ad"} {
+		f.Add(s)
+	}
+	f.Fuzz(checkUnescape)
+}
+
+func checkUnescape(t *testing.T, in string) {
+	for _, c := range []struct {
+		query bool
+		ref   func(string) (string, error)
+	}{{false, url.PathUnescape}, {true, url.QueryUnescape}} {
+		want, err := c.ref(in)
+		got, ok := Unescape(in, c.query)
+		if ok != (err == nil) || ok && got != want {
+			t.Errorf("Unescape(%q, query %v) = %q, %v; net/url: %q, %v", in, c.query, got, ok, want, err)
+		}
+	}
+}
+
+func TestToLower(t *testing.T) {
+	for in, want := range map[string]string{"": "", "x-user-id": "x-user-id", "X-User-ID": "x-user-id", "Reviews.PROD": "reviews.prod", "ÄB": "Äb"} {
+		if got := ToLower(in); got != want {
+			t.Errorf("ToLower(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

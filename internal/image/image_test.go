@@ -15,11 +15,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
-// artifact reads the built plugin; the test fails without it.
+// artifact reads a built module (the gateway's); the test fails without it.
 func artifact(t *testing.T) []byte {
 	t.Helper()
-	p := filepath.Join("..", "..", "build", "lanedye.wasm")
-	if e := os.Getenv("LANEDYE_WASM"); e != "" {
+	p := filepath.Join("..", "..", "build", "lanedye-gateway.wasm")
+	if e := os.Getenv("LANEDYE_GATEWAY_WASM"); e != "" {
 		p = e
 	}
 	b, err := os.ReadFile(p)

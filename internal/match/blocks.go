@@ -58,7 +58,7 @@ func (b *Block) Match(r *request.Request) bool {
 	if b.Path != nil && !b.Path.Match(r.Path(), true) {
 		return false
 	}
-	if len(b.Sources) > 0 && !b.Sources.Holds(r.Source()) {
+	if len(b.Sources) > 0 && !b.Sources.Holds(SourceOf(r)) {
 		return false
 	}
 	for i := range b.Conds {

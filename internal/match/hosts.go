@@ -2,8 +2,10 @@ package match
 
 import (
 	"errors"
-	"fmt"
+	"strconv"
 	"strings"
+
+	"github.com/lanedye/lanedye/internal/httpsyntax"
 )
 
 // Hosts is a compiled list of host patterns. The empty Hosts matches every host.
@@ -40,8 +42,8 @@ func NewHosts(patterns []string) (Hosts, error) {
 			continue
 		}
 		name, wildcard := strings.CutPrefix(p, "*.")
-		if err := CheckHost(name); err != nil {
-			return Hosts{}, fmt.Errorf("host pattern %q: %w", p, err)
+		if err := httpsyntax.CheckHost(name); err != nil {
+			return Hosts{}, errors.New("host pattern " + strconv.Quote(p) + ": " + err.Error())
 		}
 		if wildcard {
 			h.suffix = append(h.suffix, p[1:])
@@ -50,31 +52,6 @@ func NewHosts(patterns []string) (Hosts, error) {
 		}
 	}
 	return h, nil
-}
-
-// CheckHost reports what is wrong with a host name as configuration (host
-// patterns, fallback service keys): it must be a DNS name or an IPv6
-// literal in brackets, without a port or a trailing dot.
-func CheckHost(s string) error {
-	switch {
-	case s == "" || len(s) > 253:
-		return errors.New("not a host name")
-	case strings.HasSuffix(s, "."):
-		return errors.New("a trailing dot never matches: :authority is compared without it")
-	case strings.HasPrefix(s, "["):
-		if !strings.HasSuffix(s, "]") {
-			return errors.New("a port never matches: :authority is compared without it")
-		}
-		if strings.Trim(s[1:len(s)-1], "0123456789abcdef:.") != "" {
-			return errors.New("not an IPv6 literal")
-		}
-		return nil
-	case strings.Contains(s, ":"):
-		return errors.New("a port never matches: :authority is compared without it")
-	case strings.Trim(s, "abcdefghijklmnopqrstuvwxyz0123456789-._") != "":
-		return errors.New("not a host name (wildcards only as a leading \"*.\")")
-	}
-	return nil
 }
 
 // Match reports whether host (port stripped) matches. lower says the host has

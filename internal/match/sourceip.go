@@ -1,20 +1,25 @@
 package match
 
 import (
-	"fmt"
-	"net/netip"
+	"errors"
+	"strconv"
 	"strings"
+
+	"github.com/lanedye/lanedye/internal/request"
 )
 
 // SourceIPs is a source_ip condition: the downstream address is in one of
-// the prefixes. IPv4-mapped IPv6 addresses compare as IPv4 (request.Source
-// and ParsePrefix unmap them).
-type SourceIPs []netip.Prefix
+// the blocks. IPv4-mapped IPv6 addresses compare as IPv4 (request.Source
+// and ParsePrefix keep them in one form).
+type SourceIPs []Prefix
 
-// Holds reports whether a is in one of the prefixes; an unknown address
-// (the zero Addr) is in none.
-func (s SourceIPs) Holds(a netip.Addr) bool {
-	if !a.IsValid() {
+// SourceOf returns r's downstream address; false when unknown.
+func SourceOf(r *request.Request) (Addr, bool) { return r.Source() }
+
+// Holds reports whether a is in one of the blocks; an unknown address is
+// in none.
+func (s SourceIPs) Holds(a Addr, known bool) bool {
+	if !known {
 		return false
 	}
 	for _, p := range s {
@@ -26,25 +31,37 @@ func (s SourceIPs) Holds(a netip.Addr) bool {
 }
 
 // ParsePrefix parses one source_ip entry: an address or a CIDR block, IPv4
-// or IPv6. An IPv4-mapped IPv6 entry becomes its IPv4 form.
-func ParsePrefix(entry string) (netip.Prefix, error) {
-	if !strings.Contains(entry, "/") {
-		a, err := netip.ParseAddr(entry)
-		if err != nil || a.Zone() != "" {
-			return netip.Prefix{}, fmt.Errorf("%q is not an IP address or CIDR block", entry)
+// or IPv6, as netip.ParsePrefix does. An IPv4-mapped IPv6 block must be /96
+// or longer and becomes its IPv4 form.
+func ParsePrefix(entry string) (Prefix, error) {
+	bad := errors.New(strconv.Quote(entry) + " is not an IP address or CIDR block")
+	text, bitsText, hasBits := strings.Cut(entry, "/")
+	a, ok := ParseAddr(text)
+	if !ok {
+		return Prefix{}, bad
+	}
+	// An IPv6 entry is an IPv6 block even when it is IPv4-mapped.
+	v6 := strings.IndexByte(text, ':') >= 0
+	bits := 128
+	if hasBits {
+		n, err := strconv.ParseUint(bitsText, 10, 8)
+		maxBits := uint64(128)
+		if !v6 {
+			maxBits = 32
 		}
-		a = a.Unmap()
-		return netip.PrefixFrom(a, a.BitLen()), nil
-	}
-	p, err := netip.ParsePrefix(entry)
-	if err != nil {
-		return netip.Prefix{}, fmt.Errorf("%q is not an IP address or CIDR block", entry)
-	}
-	if a := p.Addr(); a.Is4In6() {
-		if p.Bits() < 96 {
-			return netip.Prefix{}, fmt.Errorf("%q: an IPv4-mapped block must be /96 or longer", entry)
+		// netip takes no sign and no leading zero
+		if err != nil || n > maxBits || bitsText[0] == '+' || len(bitsText) > 1 && bitsText[0] == '0' {
+			return Prefix{}, bad
 		}
-		p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+		bits = int(n)
+		if !v6 {
+			bits += 96
+		}
 	}
-	return p.Masked(), nil
+	if v6 && is4(a) {
+		if bits < 96 {
+			return Prefix{}, errors.New(strconv.Quote(entry) + ": an IPv4-mapped block must be /96 or longer")
+		}
+	}
+	return Prefix{Addr: mask(a, bits), Bits: bits, v4: is4(a)}, nil
 }

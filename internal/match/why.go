@@ -120,7 +120,7 @@ func (b *Block) WhyNot(r *request.Request) string {
 			return "path: " + why
 		}
 	}
-	if len(b.Sources) > 0 && !b.Sources.Holds(r.Source()) {
+	if len(b.Sources) > 0 && !b.Sources.Holds(SourceOf(r)) {
 		return "source_ip: " + whySource(r, b.Sources)
 	}
 	for i := range b.Conds {
@@ -177,8 +177,8 @@ func (h *Hosts) WhyNot(host string, lower bool) string {
 
 // whySource: without a downstream address no source_ip condition holds.
 func whySource(r *request.Request, s SourceIPs) string {
-	if a := r.Source(); a.IsValid() {
-		return a.String() + " is not in " + whyPrefixes(s)
+	if a, ok := SourceOf(r); ok {
+		return addrString(a) + " is not in " + whyPrefixes(s)
 	}
 	return "no source address, need one in " + whyPrefixes(s)
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/lanedye/lanedye/internal/config"
+	"github.com/lanedye/lanedye/internal/config/anyrole"
+	"github.com/lanedye/lanedye/internal/config/gatewayconf"
 	"github.com/lanedye/lanedye/internal/match"
 	"github.com/lanedye/lanedye/internal/request"
 )
@@ -29,12 +31,12 @@ const whyConfig = `{"role":"gateway","lanes":["gray"],"rules":[
 
 func whyRules(t *testing.T) (*config.Config, map[string]match.Blocks) {
 	t.Helper()
-	cfg, err := config.Parse([]byte(whyConfig))
+	cfg, err := anyrole.Parse([]byte(whyConfig))
 	if err != nil {
 		t.Fatal(err)
 	}
 	byName := map[string]match.Blocks{}
-	for _, r := range cfg.Rules.Rules() {
+	for _, r := range gatewayconf.Of(cfg).Rules.Rules() {
 		byName[r.Name] = r.Match
 	}
 	return cfg, byName
@@ -48,7 +50,7 @@ func whyRequest(cfg *config.Config, source string, kv ...string) *request.Reques
 	var r request.Request
 	r.Reset(cfg.Index, hs)
 	if source != "" {
-		r.SetSource(netip.MustParseAddr(source))
+		r.SetSource(netip.MustParseAddr(source).As16())
 	}
 	return &r
 }

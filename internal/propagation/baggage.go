@@ -1,7 +1,6 @@
 package propagation
 
 import (
-	"net/url"
 	"strings"
 
 	"github.com/lanedye/lanedye/internal/httpsyntax"
@@ -28,14 +27,7 @@ func BaggageGet(h, name string) (string, bool) {
 	if !valid || !ok {
 		return "", false
 	}
-	if strings.IndexByte(found, '%') >= 0 {
-		d, err := url.PathUnescape(found)
-		if err != nil {
-			return "", false
-		}
-		found = d
-	}
-	return found, true
+	return httpsyntax.Unescape(found, false)
 }
 
 // BaggageSet returns h with member name set to value: an existing member is

@@ -190,7 +190,7 @@ func TestMergeWays(t *testing.T) {
 	// Four ways: four concurrent ids all resolve.
 	for i, s := range []string{"a", "b", "c", "d"} {
 		var evicted bool
-		v, evicted = Merge(v, []ID{id(s)}, "gray", int64(100+i), 0, 4)
+		v, evicted = Merge(nil, v, []ID{id(s)}, "gray", int64(100+i), 0, 4)
 		if evicted {
 			t.Fatalf("evicted while storing %s", s)
 		}
@@ -201,7 +201,7 @@ func TestMergeWays(t *testing.T) {
 		}
 	}
 	// A fifth evicts the oldest.
-	v, evicted := Merge(v, []ID{id("e")}, "dev", 200, 0, 4)
+	v, evicted := Merge(nil, v, []ID{id("e")}, "dev", 200, 0, 4)
 	if !evicted {
 		t.Error("no eviction reported")
 	}
@@ -209,12 +209,12 @@ func TestMergeWays(t *testing.T) {
 		t.Errorf("oldest survived: %v", st)
 	}
 	// Re-storing an id replaces its mapping rather than adding one.
-	v, evicted = Merge(v, []ID{id("c")}, "dev", 300, 0, 4)
+	v, evicted = Merge(nil, v, []ID{id("c")}, "dev", 300, 0, 4)
 	if l, st := Inspect(v, id("c"), 250); evicted || st != Fresh || string(l) != "dev" {
 		t.Errorf("restore c: %s %v %v", l, st, evicted)
 	}
 	// Expired mappings make room without counting as evictions.
-	v, evicted = Merge(v, []ID{id("f")}, "gray", 400, 250, 4)
+	v, evicted = Merge(nil, v, []ID{id("f")}, "gray", 400, 250, 4)
 	if evicted {
 		t.Error("expired mappings counted as evicted")
 	}
@@ -222,8 +222,8 @@ func TestMergeWays(t *testing.T) {
 		t.Errorf("expired b kept: %v", st)
 	}
 	// One way is a single-mapping slot: the newest replaces whatever was there.
-	one, _ := Merge(nil, []ID{id("x")}, "gray", 100, 0, 1)
-	one, evicted = Merge(one, []ID{id("y")}, "dev", 100, 0, 1)
+	one, _ := Merge(nil, nil, []ID{id("x")}, "gray", 100, 0, 1)
+	one, evicted = Merge(nil, one, []ID{id("y")}, "dev", 100, 0, 1)
 	if _, st := Inspect(one, id("x"), 0); st != Foreign || !evicted {
 		t.Errorf("one way: %v %v", st, evicted)
 	}
@@ -234,6 +234,6 @@ func TestMergeWays(t *testing.T) {
 
 // encode is a slot value holding only id -> lane until expiry (unix ms).
 func encode(id ID, laneName string, expiry int64) []byte {
-	v, _ := Merge(nil, []ID{id}, laneName, expiry, 0, 1)
+	v, _ := Merge(nil, nil, []ID{id}, laneName, expiry, 0, 1)
 	return v
 }

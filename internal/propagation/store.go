@@ -14,13 +14,18 @@ import (
 // writes are KeyPrefix + 0 .. KeyPrefix + (slots-1).
 const KeyPrefix = "lanedye.propagation.v1/"
 
-// Store is Envoy shared data as the sidecar needs it.
+// Store is Envoy shared data as the sidecar needs it: its slots, each the
+// key SlotKey names.
 type Store interface {
-	// Get returns a key's value and CAS token, or ErrNotFound.
-	Get(key string) ([]byte, uint32, error)
-	// Set writes a value. cas 0 is an unconditional write in Envoy; other
-	// hosts may reject it for an existing key with ErrCasMismatch.
-	Set(key string, value []byte, cas uint32) error
+	// Get returns a slot's value and CAS token, or ErrNotFound. The value
+	// is valid until the next Get.
+	Get(slot int) ([]byte, uint32, error)
+	// Set writes a slot's value. cas 0 is an unconditional write in Envoy;
+	// other hosts may reject it for an existing key with ErrCasMismatch.
+	Set(slot int, value []byte, cas uint32) error
+	// Scratch returns a buffer to build values in, reused from write to
+	// write: a value is written, never kept.
+	Scratch() []byte
 }
 
 // Errors a Store reports.
@@ -30,13 +35,21 @@ var (
 )
 
 // SlotKey returns the shared-data key of a slot.
-func SlotKey(slot int) string { return KeyPrefix + strconv.Itoa(slot) }
+func SlotKey(slot int) string { return string(AppendSlotKey(nil, slot)) }
+
+// AppendSlotKey appends the shared-data key of a slot to dst.
+func AppendSlotKey(dst []byte, slot int) []byte {
+	return strconv.AppendInt(append(dst, KeyPrefix...), int64(slot), 10)
+}
 
 // SlotOf maps an id to one of slots slots: 64-bit FNV-1a over the id with the
 // ignored byte left out, mod slots.
 func SlotOf(id ID, slots int) int {
 	return int(uint64(fnv.New.StringSkipping(id.S, id.Skip)) % uint64(slots))
 }
+
+// MaxWays is the most mappings a slot holds; a value counts them in a byte.
+const MaxWays = 16
 
 // A slot's value is a list of mappings, newest last:
 //
@@ -52,7 +65,7 @@ const (
 	entryHeader  = 11 // per mapping, before lane and id
 )
 
-func appendEntry(b []byte, id, laneName string, expiry int64) []byte {
+func appendEntry[T string | []byte](b []byte, id, laneName T, expiry int64) []byte {
 	var h [entryHeader]byte
 	binary.BigEndian.PutUint64(h[0:8], uint64(expiry))
 	h[8] = byte(len(laneName))
@@ -94,15 +107,18 @@ func eachEntry(v []byte, f func(e entry)) bool {
 	return p == len(v)
 }
 
-// Merge returns the slot value after storing id -> lane for every id of ids
-// (the ids of one request that share this slot) into old (nil: an empty
-// slot), keeping at most ways mappings. evicted reports that a fresh
-// mapping of another id had to go.
-func Merge(old []byte, ids []ID, laneName string, expiry, now int64, ways int) (val []byte, evicted bool) {
+// Merge appends to dst the slot value after storing id -> lane for every
+// id of ids (the ids of one request that share this slot) into old (nil:
+// an empty slot), keeping at most ways mappings (at most MaxWays). evicted
+// reports that a fresh mapping of another id had to go. old and dst must
+// not overlap.
+func Merge(dst, old []byte, ids []ID, laneName string, expiry, now int64, ways int) (val []byte, evicted bool) {
+	ways = min(ways, MaxWays)
 	if len(ids) > ways {
 		ids = ids[len(ids)-ways:] // a slot cannot hold more; the last ones win
 	}
-	var keep []entry
+	var kept [MaxWays]entry
+	keep := kept[:0]
 	eachEntry(old, func(e entry) {
 		if e.expiry <= now {
 			return
@@ -112,22 +128,17 @@ func Merge(old []byte, ids []ID, laneName string, expiry, now int64, ways int) (
 				return
 			}
 		}
+		if len(keep) == cap(keep) {
+			keep = keep[1:] // newest last: the oldest goes
+		}
 		keep = append(keep, e)
 	})
 	if drop := len(keep) + len(ids) - ways; drop > 0 {
 		keep, evicted = keep[drop:], true // newest last: drop the oldest
 	}
-	size := 2
+	val = append(dst, entryVersion, byte(len(keep)+len(ids)))
 	for _, e := range keep {
-		size += entryHeader + len(e.lane) + len(e.id)
-	}
-	for _, id := range ids {
-		size += entryHeader + len(laneName) + len(id.S)
-	}
-	val = make([]byte, 2, size)
-	val[0], val[1] = entryVersion, byte(len(keep)+len(ids))
-	for _, e := range keep {
-		val = appendEntry(val, string(e.id), string(e.lane), e.expiry)
+		val = appendEntry(val, e.id, e.lane, e.expiry)
 	}
 	for _, id := range ids {
 		val = appendEntry(val, id.S, laneName, expiry)

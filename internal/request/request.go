@@ -8,8 +8,6 @@
 package request
 
 import (
-	"net/netip"
-	"net/url"
 	"strings"
 
 	"github.com/lanedye/lanedye/internal/httpsyntax"
@@ -33,7 +31,11 @@ type Request struct {
 	cookieSet  uint32
 	cookieVals [maxCookies]string
 
-	source netip.Addr // the downstream address, when the plugin read it
+	// The downstream address in 16-byte form, when the plugin read it.
+	// Not a netip.Addr: netip's package state would cost every module
+	// that indexes requests, the sidecar's too.
+	source    [16]byte
+	hasSource bool
 }
 
 // Reset points r at a new header list (names lower-case, as Envoy delivers
@@ -45,7 +47,7 @@ func (r *Request) Reset(x *Index, headers [][2]string) {
 		r.dup = 0
 		r.cookieDone = false
 		r.cookieSet = 0
-		r.source = netip.Addr{}
+		r.hasSource = false
 	}
 	r.headers = headers
 	r.x = x
@@ -138,12 +140,13 @@ func (r *Request) Joined(id HeaderID) (string, bool) {
 	return b.String(), true
 }
 
-// SetSource records the downstream address. The plugin reads it only for
-// configurations with source_ip conditions.
-func (r *Request) SetSource(a netip.Addr) { r.source = a.Unmap() }
+// SetSource records the downstream address in 16-byte form (IPv4 as
+// IPv4-mapped IPv6, netip.Addr.As16). The plugin reads it only when a
+// decision can depend on it.
+func (r *Request) SetSource(a [16]byte) { r.source, r.hasSource = a, true }
 
-// Source returns the downstream address; the zero Addr when unknown.
-func (r *Request) Source() netip.Addr { return r.source }
+// Source returns the downstream address; false when unknown.
+func (r *Request) Source() ([16]byte, bool) { return r.source, r.hasSource }
 
 // Headers returns the underlying header list.
 func (r *Request) Headers() [][2]string { return r.headers }
@@ -180,10 +183,8 @@ func (r *Request) Query(name string) (string, bool) {
 		if k != name {
 			continue
 		}
-		if strings.ContainsAny(v, "%+") {
-			if d, err := url.QueryUnescape(v); err == nil {
-				v = d
-			}
+		if d, ok := httpsyntax.Unescape(v, true); ok {
+			v = d
 		}
 		return v, true
 	}

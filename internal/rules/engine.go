@@ -3,9 +3,6 @@
 package rules
 
 import (
-	"cmp"
-	"slices"
-
 	"github.com/lanedye/lanedye/internal/lane"
 	"github.com/lanedye/lanedye/internal/match"
 	"github.com/lanedye/lanedye/internal/request"
@@ -40,8 +37,7 @@ const maxHostSets = 64
 
 // NewEngine sorts rules by priority, highest first; ties keep array order.
 func NewEngine(rules []Rule, lanes *lane.Set) *Engine {
-	rs := slices.Clone(rules)
-	slices.SortStableFunc(rs, func(a, b Rule) int { return cmp.Compare(b.Priority, a.Priority) })
+	rs := byPriority(rules)
 	e := &Engine{rules: rs, hostSet: make([]int, len(rs)), lanes: lanes}
 	sets := map[string]int{}
 	for i := range rs {
@@ -114,4 +110,19 @@ func (e *Engine) Decide(r *request.Request) (lane.ID, ID, bool) {
 		}
 	}
 	return lane.Default, None, false
+}
+
+// byPriority returns a copy of rules sorted by priority, highest first,
+// ties in array order. An insertion sort: configurations hold few rules,
+// and slices' generic stable sort, instantiated for Rule, added kilobytes
+// to the gateway module.
+func byPriority(rules []Rule) []Rule {
+	rs := make([]Rule, len(rules))
+	copy(rs, rules)
+	for i := 1; i < len(rs); i++ {
+		for j := i; j > 0 && rs[j].Priority > rs[j-1].Priority; j-- {
+			rs[j], rs[j-1] = rs[j-1], rs[j]
+		}
+	}
+	return rs
 }

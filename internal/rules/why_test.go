@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/lanedye/lanedye/internal/config"
+	"github.com/lanedye/lanedye/internal/config/anyrole"
+	"github.com/lanedye/lanedye/internal/config/gatewayconf"
 	"github.com/lanedye/lanedye/internal/request"
 	"github.com/lanedye/lanedye/internal/rules"
 )
@@ -20,7 +22,7 @@ const explainConfig = `{"role":"gateway","lanes":["gray","dev-a"],"rules":[
 
 func parse(t *testing.T) *config.Config {
 	t.Helper()
-	cfg, err := config.Parse([]byte(explainConfig))
+	cfg, err := anyrole.Parse([]byte(explainConfig))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +85,7 @@ func TestExplain(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := req(cfg, tc.authority, tc.path, tc.kv...)
-			got := summary(cfg.Rules, cfg.Rules.Explain(r))
+			got := summary(gatewayconf.Of(cfg).Rules, gatewayconf.Of(cfg).Rules.Explain(r))
 			if strings.Join(got, "\n") != strings.Join(tc.wantTraces, "\n") {
 				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tc.wantTraces, "\n"))
 			}
@@ -107,13 +109,13 @@ func TestExplainAgreesWithDecide(t *testing.T) {
 		}
 		r := req(cfg, pick("myapp.example.com", "MYAPP.example.com", "b.dev.example.com", "dev.example.com", "other"),
 			pick("/", "/nowhere", "/?beta=1", "/nowhere?beta=2"), kv...)
-		_, id, ok := cfg.Rules.Decide(r)
-		ts := cfg.Rules.Explain(r)
+		_, id, ok := gatewayconf.Of(cfg).Rules.Decide(r)
+		ts := gatewayconf.Of(cfg).Rules.Explain(r)
 		last := ts[len(ts)-1]
 		switch {
 		case ok && (!last.Matched || last.ID != id):
 			t.Fatalf("request %d: Decide chose %d, the trace ends at %+v", i, id, last)
-		case !ok && (last.Matched || len(ts) != len(cfg.Rules.Rules())):
+		case !ok && (last.Matched || len(ts) != len(gatewayconf.Of(cfg).Rules.Rules())):
 			t.Fatalf("request %d: no rule holds, yet the trace is %+v", i, ts)
 		}
 		for _, tr := range ts[:len(ts)-1] {

@@ -58,7 +58,7 @@ func (s *Sidecar) Inbound(r *request.Request, st propagation.Store, now int64) R
 			}
 		}
 		m := mapping{lane: name, expiry: expiry, now: now, ways: o.Ways, first: i == 0}
-		if err := store(st, propagation.SlotKey(slot), group[:n], m, &res.Stats); err != nil {
+		if err := store(st, slot, group[:n], m, &res.Stats); err != nil {
 			res.Err = err
 			return res
 		}
@@ -83,9 +83,9 @@ func dedupe(ids []propagation.ID) []propagation.ID {
 	return out
 }
 
-// mapping is what one slot's store writes for its ids. The key and the ids
-// are separate parameters of store: the key goes to the host, and a struct
-// holding both would take the ids' array to the heap with it.
+// mapping is what one slot's store writes for its ids. The ids are a
+// separate parameter of store: a struct holding them would take their
+// array to the heap with it.
 type mapping struct {
 	lane        string
 	expiry, now int64
@@ -99,13 +99,13 @@ type mapping struct {
 // it; a single-mapping slot of a further id is written blind: cas 0 is
 // unconditional in Envoy, and hosts that insist on a token answer
 // CasMismatch, which falls back to reading.
-func store(st propagation.Store, key string, ids []propagation.ID, m mapping, stats *Stats) error {
+func store(st propagation.Store, slot int, ids []propagation.ID, m mapping, stats *Stats) error {
 	read := m.ways > 1 || m.first || len(ids) > 1
 	for attempt := 0; ; attempt++ {
 		var old []byte
 		var cas uint32
 		if read {
-			v, c, err := st.Get(key)
+			v, c, err := st.Get(slot)
 			switch {
 			case err == nil:
 				old, cas = v, c
@@ -113,8 +113,8 @@ func store(st propagation.Store, key string, ids []propagation.ID, m mapping, st
 				return err
 			}
 		}
-		val, evicted := propagation.Merge(old, ids, m.lane, m.expiry, m.now, m.ways)
-		err := st.Set(key, val, cas)
+		val, evicted := propagation.Merge(st.Scratch()[:0], old, ids, m.lane, m.expiry, m.now, m.ways)
+		err := st.Set(slot, val, cas)
 		if err == nil {
 			stats.Overwritten = stats.Overwritten || evicted
 			return nil

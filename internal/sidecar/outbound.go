@@ -34,7 +34,7 @@ func (s *Sidecar) lookup(r *request.Request, st propagation.Store, now int64, re
 		res.NoID = true
 		return
 	}
-	v, _, err := st.Get(propagation.SlotKey(propagation.SlotOf(id, o.Slots)))
+	v, _, err := st.Get(propagation.SlotOf(id, o.Slots))
 	if err != nil {
 		if errors.Is(err, propagation.ErrNotFound) {
 			res.Miss = true

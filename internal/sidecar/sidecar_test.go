@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/lanedye/lanedye/internal/config"
+	"github.com/lanedye/lanedye/internal/config/anyrole"
+	"github.com/lanedye/lanedye/internal/config/sidecarconf"
 	"github.com/lanedye/lanedye/internal/lane"
 	"github.com/lanedye/lanedye/internal/propagation/proptest"
 	"github.com/lanedye/lanedye/internal/request"
@@ -14,7 +16,7 @@ import (
 
 func cfg(t *testing.T, js string) *config.Config {
 	t.Helper()
-	c, err := config.Parse([]byte(js))
+	c, err := anyrole.Parse([]byte(js))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +57,7 @@ func TestStoreAllIDsLookUpFirst(t *testing.T) {
 func storeAllLookUpFirst(t *testing.T, c *config.Config, strict bool) {
 	st := &proptest.MemStore{M: map[string]proptest.MemEntry{}, Strict: strict}
 	tp := "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-	res := c.Sidecar.Inbound(req(c, "x-swimlane", "gray", "traceparent", tp, "x-request-id", "rid-1"), st, 1000)
+	res := sidecarconf.Of(c).Sidecar.Inbound(req(c, "x-swimlane", "gray", "traceparent", tp, "x-request-id", "rid-1"), st, 1000)
 	if res.Stored != 2 || res.Err != nil {
 		t.Fatalf("strict=%v: %+v", strict, res)
 	}
@@ -65,7 +67,7 @@ func storeAllLookUpFirst(t *testing.T, c *config.Config, strict bool) {
 	// An app that forwards only x-request-id; one forwarding only traceparent,
 	// with the fresh x-request-id Envoy generates for it.
 	for _, kv := range [][]string{{"x-request-id", "rid-1"}, {"traceparent", tp, "x-request-id", "new-by-envoy"}} {
-		res = c.Sidecar.Outbound(req(c, kv...), st, 2000)
+		res = sidecarconf.Of(c).Sidecar.Outbound(req(c, kv...), st, 2000)
 		if !res.Hit || res.Lane != 1 || !res.SetLane || res.Source != lane.SourcePropagated {
 			t.Errorf("strict=%v %v: %+v", strict, kv, res)
 		}
@@ -78,12 +80,12 @@ func storeAllLookUpFirst(t *testing.T, c *config.Config, strict bool) {
 func TestCASRetries(t *testing.T) {
 	c := cfg(t, `{"role":"sidecar","lanes":["gray"],"propagation":{"keys":["x-request-id"]}}`)
 	st := &proptest.MemStore{M: map[string]proptest.MemEntry{}, Conflicts: 2}
-	res := c.Sidecar.Inbound(req(c, "x-swimlane", "gray", "x-request-id", "a"), st, 0)
+	res := sidecarconf.Of(c).Sidecar.Inbound(req(c, "x-swimlane", "gray", "x-request-id", "a"), st, 0)
 	if res.Stored != 1 || res.RetriesExhausted {
 		t.Errorf("two conflicts: %+v", res)
 	}
 	st.Conflicts = 10
-	res = c.Sidecar.Inbound(req(c, "x-swimlane", "gray", "x-request-id", "b"), st, 0)
+	res = sidecarconf.Of(c).Sidecar.Inbound(req(c, "x-swimlane", "gray", "x-request-id", "b"), st, 0)
 	if !res.RetriesExhausted {
 		t.Errorf("persistent conflicts: %+v", res)
 	}
@@ -95,15 +97,15 @@ func TestCASRetries(t *testing.T) {
 
 type failing struct{ proptest.MemStore }
 
-func (failing) Get(string) ([]byte, uint32, error) { return nil, 0, errors.New("host error") }
+func (failing) Get(int) ([]byte, uint32, error) { return nil, 0, errors.New("host error") }
 
 func TestStoreErrorsAreReported(t *testing.T) {
 	c := cfg(t, `{"role":"sidecar","lanes":["gray"],"propagation":{}}`)
 	st := &failing{}
-	if res := c.Sidecar.Inbound(req(c, "x-swimlane", "gray", "x-request-id", "a"), st, 0); res.Err == nil {
+	if res := sidecarconf.Of(c).Sidecar.Inbound(req(c, "x-swimlane", "gray", "x-request-id", "a"), st, 0); res.Err == nil {
 		t.Error("inbound: no error")
 	}
-	if res := c.Sidecar.Outbound(req(c, "x-request-id", "a"), st, 0); res.Err == nil || res.SetLane {
+	if res := sidecarconf.Of(c).Sidecar.Outbound(req(c, "x-request-id", "a"), st, 0); res.Err == nil || res.SetLane {
 		t.Errorf("outbound: %+v", res)
 	}
 }
@@ -111,9 +113,9 @@ func TestStoreErrorsAreReported(t *testing.T) {
 func TestRemovedLaneIsNotPropagated(t *testing.T) {
 	st := proptest.NewMemStore()
 	old := cfg(t, `{"role":"sidecar","lanes":["gray","dev-a"],"propagation":{}}`)
-	old.Sidecar.Inbound(req(old, "x-swimlane", "dev-a", "x-request-id", "a"), st, 0)
+	sidecarconf.Of(old).Sidecar.Inbound(req(old, "x-swimlane", "dev-a", "x-request-id", "a"), st, 0)
 	now := cfg(t, `{"role":"sidecar","lanes":["gray"],"propagation":{}}`)
-	if res := now.Sidecar.Outbound(req(now, "x-request-id", "a"), st, 1); res.SetLane || !res.Miss {
+	if res := sidecarconf.Of(now).Sidecar.Outbound(req(now, "x-request-id", "a"), st, 1); res.SetLane || !res.Miss {
 		t.Errorf("rolled-back lane propagated: %+v", res)
 	}
 }
@@ -124,18 +126,18 @@ func TestWaysKeepCollidingIDs(t *testing.T) {
 	st := &proptest.MemStore{M: map[string]proptest.MemEntry{}, Strict: true}
 	lanes := []string{"gray", "dev-a", "base", "gray"}
 	for i, l := range lanes {
-		res := c.Sidecar.Inbound(req(c, "x-swimlane", l, "x-corr", fmt.Sprint("id-", i)), st, 0)
+		res := sidecarconf.Of(c).Sidecar.Inbound(req(c, "x-swimlane", l, "x-corr", fmt.Sprint("id-", i)), st, 0)
 		if res.Overwritten || res.Stored != 1 {
 			t.Fatalf("store %d: %+v", i, res)
 		}
 	}
 	for i, l := range lanes {
-		res := c.Sidecar.Outbound(req(c, "x-corr", fmt.Sprint("id-", i)), st, 1)
+		res := sidecarconf.Of(c).Sidecar.Outbound(req(c, "x-corr", fmt.Sprint("id-", i)), st, 1)
 		if !res.Hit || c.Lanes.Name(res.Lane) != l {
 			t.Errorf("id-%d: %+v, want %s", i, res, l)
 		}
 	}
-	if res := c.Sidecar.Inbound(req(c, "x-swimlane", "gray", "x-corr", "id-4"), st, 0); !res.Overwritten {
+	if res := sidecarconf.Of(c).Sidecar.Inbound(req(c, "x-swimlane", "gray", "x-corr", "id-4"), st, 0); !res.Overwritten {
 		t.Errorf("fifth id: %+v", res)
 	}
 }
@@ -154,12 +156,12 @@ func TestIDsSharingASlotAreAllStored(t *testing.T) {
 		t.Run(fmt.Sprintf("ways %d", tc.ways), func(t *testing.T) {
 			c := cfg(t, fmt.Sprintf(`{"role":"sidecar","lanes":["gray"],"propagation":{"keys":["traceparent","x-request-id"],"slots":1,"ways":%d}}`, tc.ways))
 			st := proptest.NewMemStore()
-			res := c.Sidecar.Inbound(req(c, "x-swimlane", "gray", "traceparent", tp, "x-request-id", "rid-1"), st, 1000)
+			res := sidecarconf.Of(c).Sidecar.Inbound(req(c, "x-swimlane", "gray", "traceparent", tp, "x-request-id", "rid-1"), st, 1000)
 			if res.Stored != 2 || res.Err != nil {
 				t.Fatalf("%+v", res)
 			}
 			for i, kv := range [][]string{{"traceparent", tp}, {"x-request-id", "rid-1"}} {
-				if res := c.Sidecar.Outbound(req(c, kv...), st, 2000); res.Hit != tc.wantHits[i] {
+				if res := sidecarconf.Of(c).Sidecar.Outbound(req(c, kv...), st, 2000); res.Hit != tc.wantHits[i] {
 					t.Errorf("lookup by %s: hit %v, want %v", kv[0], res.Hit, tc.wantHits[i])
 				}
 			}

@@ -11,6 +11,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/lanedye/lanedye/internal/config"
+	"github.com/lanedye/lanedye/internal/config/gatewayconf"
 	"github.com/lanedye/lanedye/internal/lane"
 	"github.com/lanedye/lanedye/internal/rules"
 )
@@ -119,7 +120,7 @@ func Produced(gw Input) []string {
 	names := c.Lanes.Names()
 	anyLane := gjson.GetBytes(gw.JSON, "trust").Exists()
 	out := []string{names[lane.Default]}
-	for _, r := range c.Rules.Rules() {
+	for _, r := range gatewayconf.Of(c).Rules.Rules() {
 		if r.LaneFrom != nil {
 			anyLane = true
 			continue
@@ -137,7 +138,7 @@ func Produced(gw Input) []string {
 // sticky cookie.
 func unreachable(gw Input) []Finding {
 	var out []Finding
-	rs := gw.Config.Rules.Rules()
+	rs := gatewayconf.Of(gw.Config).Rules.Rules()
 	gjson.GetBytes(gw.JSON, "fallback.services").ForEach(func(k, _ gjson.Result) bool {
 		key := strings.ToLower(k.String())
 		for i := range rs {

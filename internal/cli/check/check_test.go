@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lanedye/lanedye/internal/config"
+	"github.com/lanedye/lanedye/internal/config/anyrole"
 )
 
 const (
@@ -17,7 +17,7 @@ func inputs(t *testing.T, cfgs ...string) []Input {
 	t.Helper()
 	var in []Input
 	for i, js := range cfgs {
-		c, err := config.Parse([]byte(js))
+		c, err := anyrole.Parse([]byte(js))
 		if err != nil {
 			t.Fatalf("config %d: %v", i, err)
 		}

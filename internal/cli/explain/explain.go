@@ -5,6 +5,8 @@ import (
 	"strconv"
 
 	"github.com/lanedye/lanedye/internal/config"
+	"github.com/lanedye/lanedye/internal/config/gatewayconf"
+	"github.com/lanedye/lanedye/internal/config/sidecarconf"
 	"github.com/lanedye/lanedye/internal/gateway"
 	"github.com/lanedye/lanedye/internal/lane"
 	"github.com/lanedye/lanedye/internal/propagation"
@@ -71,7 +73,9 @@ func Explain(cfg *config.Config, source string, q *Request) (*Result, error) {
 	}
 	var r request.Request
 	r.Reset(cfg.Index, q.List())
-	r.SetSource(addr)
+	if addr.IsValid() {
+		r.SetSource(addr.As16())
+	}
 	res := &Result{Config: source, Role: cfg.Role.String()}
 	if cfg.Role == config.Gateway {
 		if q.Direction != "" {
@@ -87,10 +91,10 @@ func Explain(cfg *config.Config, source string, q *Request) (*Result, error) {
 }
 
 func gatewayResult(res *Result, cfg *config.Config, r *request.Request, q *Request) {
-	x := cfg.Gateway.Explain(r, q.Now.Unix(), cfg.Gateway.NewState())
+	x := gatewayconf.Of(cfg).Gateway.Explain(r, q.Now.Unix(), gatewayconf.Of(cfg).Gateway.NewState())
 	names := cfg.Lanes.Names()
 	res.Lane, res.Source = names[x.Lane.OrDefault()], x.Source.String()
-	rs := cfg.Rules.Rules()
+	rs := gatewayconf.Of(cfg).Rules.Rules()
 	if x.Rule != rules.None {
 		res.Rule = &rs[x.Rule].Name
 	}
@@ -128,7 +132,7 @@ func gatewayResult(res *Result, cfg *config.Config, r *request.Request, q *Reque
 	}
 	if r.Count(cfg.RouteHeaderID) > 0 {
 		note := "the client's " + cfg.RouteHeader + " header is removed"
-		if cfg.HasFallback {
+		if cfg.HasFallback() {
 			note += " and recomputed"
 		}
 		res.Notes = append(res.Notes, note)
@@ -148,21 +152,23 @@ func cookieNote(x *gateway.Explanation) *CookieNote {
 	return n
 }
 
-// memStore is shared data for one explanation.
-type memStore map[string][]byte
+// memStore is shared data for one explanation, by slot.
+type memStore map[int][]byte
 
-func (m memStore) Get(k string) ([]byte, uint32, error) {
-	v, ok := m[k]
+func (m memStore) Get(slot int) ([]byte, uint32, error) {
+	v, ok := m[slot]
 	if !ok {
 		return nil, 0, propagation.ErrNotFound
 	}
 	return v, 1, nil
 }
 
-func (m memStore) Set(k string, v []byte, _ uint32) error {
-	m[k] = append([]byte(nil), v...)
+func (m memStore) Set(slot int, v []byte, _ uint32) error {
+	m[slot] = append([]byte(nil), v...)
 	return nil
 }
+
+func (m memStore) Scratch() []byte { return nil }
 
 func sidecarResult(res *Result, cfg *config.Config, r *request.Request, q *Request) error {
 	now := q.Now.UnixMilli()
@@ -170,7 +176,7 @@ func sidecarResult(res *Result, cfg *config.Config, r *request.Request, q *Reque
 	var out sidecar.Result
 	switch q.Direction {
 	case "inbound":
-		out = cfg.Sidecar.Inbound(r, st, now)
+		out = sidecarconf.Of(cfg).Sidecar.Inbound(r, st, now)
 		res.Notes = append(res.Notes, "stores the lane under "+strconv.Itoa(out.Stored)+" correlation id(s)")
 	case "outbound":
 		if q.InboundLane != "" {
@@ -178,7 +184,7 @@ func sidecarResult(res *Result, cfg *config.Config, r *request.Request, q *Reque
 				return err
 			}
 		}
-		out = cfg.Sidecar.Outbound(r, st, now)
+		out = sidecarconf.Of(cfg).Sidecar.Outbound(r, st, now)
 	default:
 		return errors.New(res.Config + " is a sidecar's configuration: --direction inbound or outbound is required")
 	}
@@ -205,7 +211,7 @@ func storeInbound(cfg *config.Config, q *Request, st memStore, now int64) error 
 	in.Headers = append([][2]string{{cfg.LaneHeader, q.InboundLane}}, q.Headers...)
 	var r request.Request
 	r.Reset(cfg.Index, in.List())
-	cfg.Sidecar.Inbound(&r, st, now)
+	sidecarconf.Of(cfg).Sidecar.Inbound(&r, st, now)
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/lanedye/lanedye/internal/config"
+	"github.com/lanedye/lanedye/internal/config/anyrole"
 )
 
 func TestParseHeader(t *testing.T) {
@@ -93,7 +94,7 @@ func brief(r *Result) string {
 func TestExplain(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	parse := func(js string) *config.Config {
-		c, err := config.Parse([]byte(js))
+		c, err := anyrole.Parse([]byte(js))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -140,7 +141,7 @@ func TestExplain(t *testing.T) {
 }
 
 func TestWriteText(t *testing.T) {
-	cfg, err := config.Parse([]byte(gatewayCfg))
+	cfg, err := anyrole.Parse([]byte(gatewayCfg))
 	if err != nil {
 		t.Fatal(err)
 	}

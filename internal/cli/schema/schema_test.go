@@ -13,6 +13,7 @@ import (
 
 	"github.com/lanedye/lanedye/internal/cli/input"
 	"github.com/lanedye/lanedye/internal/config"
+	"github.com/lanedye/lanedye/internal/config/anyrole"
 )
 
 // root is the repository root, seen from this package.
@@ -78,7 +79,7 @@ func TestRepositoryConfigsValidate(t *testing.T) {
 	s := compile(t)
 	for _, c := range repoConfigs(t) {
 		t.Run(strings.TrimPrefix(c.Source, root+"/"), func(t *testing.T) {
-			if _, err := config.Parse(c.JSON, config.WithEnv(nil)); err != nil {
+			if _, err := anyrole.Parse(c.JSON, config.WithEnv(nil)); err != nil {
 				t.Errorf("the parser rejects it: %v", err)
 			}
 			if err := validates(t, s, c.JSON); err != nil {
@@ -110,7 +111,7 @@ func TestSchemaAcceptsWhatTheParserAccepts(t *testing.T) {
 		  "fallback":{"services":{"a":[]}}}`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			if _, err := config.Parse([]byte(js), config.WithEnv(nil)); err != nil {
+			if _, err := anyrole.Parse([]byte(js), config.WithEnv(nil)); err != nil {
 				t.Fatalf("fixture: the parser rejects it: %v", err)
 			}
 			if err := validates(t, s, []byte(js)); err != nil {
@@ -170,7 +171,7 @@ func TestRejectedByParserAndSchema(t *testing.T) {
 		"a percentage with 3 decimal": gw + `"rules":[{"name":"r","lane":"gray","match":[{"percentage":{"value":1.234,"key":"header:x"}}]}]}`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			if _, err := config.Parse([]byte(js), config.WithEnv(nil)); err == nil {
+			if _, err := anyrole.Parse([]byte(js), config.WithEnv(nil)); err == nil {
 				t.Error("the parser accepts it")
 			}
 			if err := validates(t, s, []byte(js)); err == nil {

@@ -10,10 +10,11 @@ import "github.com/lanedye/lanedye/internal/propagation"
 // Conflicts makes that many next Sets fail with propagation.ErrCasMismatch, as a writer
 // on another worker would. Not safe for concurrent use.
 type MemStore struct {
-	M         map[string]MemEntry
+	M         map[string]MemEntry // by key (propagation.SlotKey)
 	Strict    bool
 	Conflicts int
 	Gets      int
+	scratch   []byte
 }
 
 // MemEntry is one MemStore value.
@@ -26,9 +27,9 @@ type MemEntry struct {
 func NewMemStore() *MemStore { return &MemStore{M: map[string]MemEntry{}} }
 
 // Get implements propagation.Store.
-func (s *MemStore) Get(k string) ([]byte, uint32, error) {
+func (s *MemStore) Get(slot int) ([]byte, uint32, error) {
 	s.Gets++
-	e, ok := s.M[k]
+	e, ok := s.M[propagation.SlotKey(slot)]
 	if !ok {
 		return nil, 0, propagation.ErrNotFound
 	}
@@ -36,7 +37,8 @@ func (s *MemStore) Get(k string) ([]byte, uint32, error) {
 }
 
 // Set implements propagation.Store.
-func (s *MemStore) Set(k string, v []byte, cas uint32) error {
+func (s *MemStore) Set(slot int, v []byte, cas uint32) error {
+	k := propagation.SlotKey(slot)
 	e, ok := s.M[k]
 	if s.Conflicts > 0 {
 		s.Conflicts--
@@ -48,3 +50,6 @@ func (s *MemStore) Set(k string, v []byte, cas uint32) error {
 	s.M[k] = MemEntry{Value: append([]byte(nil), v...), CAS: e.CAS + 1}
 	return nil
 }
+
+// Scratch implements propagation.Store.
+func (s *MemStore) Scratch() []byte { return s.scratch }
