@@ -136,7 +136,7 @@ func ratios(t *table, r inenvoy.Ratios, what string) {
 
 func instructionsBlock(c *inenvoy.Instructions) string {
 	if c == nil {
-		return notMeasured
+		return "Not measured yet: run `make bench-instructions`.\n"
 	}
 	var t table
 	fmt.Fprintf(&t.b, "%s, %d requests per setup:\n\n", c.Tool, c.Requests)

@@ -101,11 +101,10 @@ func main() {
 	ctx := context.Background()
 	r := report{Native: map[string]native{}, Pages: map[string]uint32{}, RefBytes: map[string]int{}, Slots: 8192,
 		ModuleBytes: map[string]int{}, InitialPages: map[string]uint32{}}
-	if *only != "" {
-		// Keep the sections not run now.
-		if b, err := os.ReadFile("build/bench.json"); err == nil {
-			check(json.Unmarshal(b, &r))
-		}
+	// Keep the sections not run now (a run without -only skips the
+	// optional ones, which would otherwise vanish from the page).
+	if b, err := os.ReadFile("build/bench.json"); err == nil {
+		check(json.Unmarshal(b, &r))
 	}
 	r.Date = time.Now().UTC().Format(time.RFC3339)
 	if v, err := exec.Command("go", "env", "GOVERSION").Output(); err == nil {

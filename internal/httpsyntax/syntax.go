@@ -7,6 +7,7 @@ package httpsyntax
 import (
 	"errors"
 	"strings"
+	"unicode/utf8"
 )
 
 // ValidToken reports whether s is a non-empty RFC 9110 token, which header
@@ -169,3 +170,43 @@ func ToLower(s string) string {
 	}
 	return string(b)
 }
+
+// Quote writes s as a double-quoted Go string literal for messages, as
+// strconv.Quote does for printable text: control bytes and invalid UTF-8
+// are escaped, other characters kept. (strconv.Quote's printable-rune
+// tables would cost every module kilobytes for the error path alone.)
+func Quote(s string) string {
+	b := make([]byte, 0, len(s)+2)
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			r, n := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && n == 1 {
+				b = append(b, '\\', 'x', hexDigits[c>>4], hexDigits[c&15])
+			} else {
+				b = append(b, s[i:i+n]...)
+			}
+			i += n
+			continue
+		}
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c == '\n':
+			b = append(b, '\\', 'n')
+		case c == '\r':
+			b = append(b, '\\', 'r')
+		case c == '\t':
+			b = append(b, '\\', 't')
+		case c < ' ' || c == 0x7f:
+			b = append(b, '\\', 'x', hexDigits[c>>4], hexDigits[c&15])
+		default:
+			b = append(b, c)
+		}
+		i++
+	}
+	return string(append(b, '"'))
+}
+
+const hexDigits = "0123456789abcdef"

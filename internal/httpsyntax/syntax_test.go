@@ -2,6 +2,7 @@ package httpsyntax
 
 import (
 	"net/url"
+	"strconv"
 	"testing"
 )
 
@@ -67,5 +68,30 @@ func TestToLower(t *testing.T) {
 		if got := ToLower(in); got != want {
 			t.Errorf("ToLower(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// Quote is strconv.Quote for printable text, and always a Go literal of
+// its input.
+func TestQuote(t *testing.T) {
+	for _, s := range []string{"", "gray", `a"b\c`, "x-user-id", "中文", "tab\there", "nl\n", "\x00\x1f\x7f", "é"} {
+		if got, want := Quote(s), strconv.Quote(s); got != want {
+			t.Errorf("Quote(%q) = %s, want %s", s, got, want)
+		}
+	}
+	checkQuote(t, "\xff\xfe bad utf-8")
+}
+
+func FuzzQuote(f *testing.F) {
+	for _, s := range []string{"gray", "\xff", "中", `"\`} {
+		f.Add(s)
+	}
+	f.Fuzz(checkQuote)
+}
+
+func checkQuote(t *testing.T, s string) {
+	q := Quote(s)
+	if u, err := strconv.Unquote(q); err != nil || u != s {
+		t.Errorf("Quote(%q) = %s, which unquotes to %q, %v", s, q, u, err)
 	}
 }

@@ -6,7 +6,7 @@
 // default lane.
 package lane
 
-import "strconv"
+import "github.com/lanedye/lanedye/internal/httpsyntax"
 
 // ID identifies a lane within one Set.
 type ID uint8
@@ -95,5 +95,5 @@ func ValidName(s string) bool {
 
 // InvalidName is the message for a name that is not a valid lane name.
 func InvalidName(s string) string {
-	return strconv.Quote(s) + " is not a valid lane name (" + NameSyntax + ")"
+	return httpsyntax.Quote(s) + " is not a valid lane name (" + NameSyntax + ")"
 }

@@ -2,7 +2,6 @@ package match
 
 import (
 	"errors"
-	"strconv"
 	"strings"
 
 	"github.com/lanedye/lanedye/internal/httpsyntax"
@@ -43,7 +42,7 @@ func NewHosts(patterns []string) (Hosts, error) {
 		}
 		name, wildcard := strings.CutPrefix(p, "*.")
 		if err := httpsyntax.CheckHost(name); err != nil {
-			return Hosts{}, errors.New("host pattern " + strconv.Quote(p) + ": " + err.Error())
+			return Hosts{}, errors.New("host pattern " + httpsyntax.Quote(p) + ": " + err.Error())
 		}
 		if wildcard {
 			h.suffix = append(h.suffix, p[1:])

@@ -2,7 +2,6 @@ package match
 
 import (
 	"errors"
-	"strconv"
 	"strings"
 
 	"github.com/lanedye/lanedye/internal/httpsyntax"
@@ -31,27 +30,27 @@ type Source struct {
 func ParseSource(spec string, x *request.Index) (Source, error) {
 	kind, name, ok := strings.Cut(spec, ":")
 	if !ok || name == "" {
-		return Source{}, errors.New(`must be "header:NAME", "cookie:NAME" or "query:NAME", got ` + strconv.Quote(spec))
+		return Source{}, errors.New(`must be "header:NAME", "cookie:NAME" or "query:NAME", got ` + httpsyntax.Quote(spec))
 	}
 	switch kind {
 	case "header":
 		return HeaderSource(name, x)
 	case "cookie":
 		if !httpsyntax.ValidToken(name) {
-			return Source{}, errors.New("invalid cookie name " + strconv.Quote(name))
+			return Source{}, errors.New("invalid cookie name " + httpsyntax.Quote(name))
 		}
 		return Source{Kind: FromCookie, Name: name, cookie: x.AddCookie(name)}, nil
 	case "query":
 		return Source{Kind: FromQuery, Name: name}, nil
 	}
-	return Source{}, errors.New("unknown source " + strconv.Quote(kind) + ": must be header, cookie or query")
+	return Source{}, errors.New("unknown source " + httpsyntax.Quote(kind) + ": must be header, cookie or query")
 }
 
 // HeaderSource compiles a header reference; the name is lower-cased.
 func HeaderSource(name string, x *request.Index) (Source, error) {
 	n := strings.ToLower(name)
 	if !httpsyntax.ValidHeaderName(n) {
-		return Source{}, errors.New("invalid header name " + strconv.Quote(name))
+		return Source{}, errors.New("invalid header name " + httpsyntax.Quote(name))
 	}
 	return Source{Kind: FromHeader, Name: n, header: x.AddHeader(n)}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/lanedye/lanedye/internal/httpsyntax"
 	"github.com/lanedye/lanedye/internal/request"
 )
 
@@ -34,7 +35,7 @@ func (s SourceIPs) Holds(a Addr, known bool) bool {
 // or IPv6, as netip.ParsePrefix does. An IPv4-mapped IPv6 block must be /96
 // or longer and becomes its IPv4 form.
 func ParsePrefix(entry string) (Prefix, error) {
-	bad := errors.New(strconv.Quote(entry) + " is not an IP address or CIDR block")
+	bad := errors.New(httpsyntax.Quote(entry) + " is not an IP address or CIDR block")
 	text, bitsText, hasBits := strings.Cut(entry, "/")
 	a, ok := ParseAddr(text)
 	if !ok {
@@ -60,7 +61,7 @@ func ParsePrefix(entry string) (Prefix, error) {
 	}
 	if v6 && is4(a) {
 		if bits < 96 {
-			return Prefix{}, errors.New(strconv.Quote(entry) + ": an IPv4-mapped block must be /96 or longer")
+			return Prefix{}, errors.New(httpsyntax.Quote(entry) + ": an IPv4-mapped block must be /96 or longer")
 		}
 	}
 	return Prefix{Addr: mask(a, bits), Bits: bits, v4: is4(a)}, nil

@@ -1,6 +1,7 @@
 package propagation
 
 import (
+	"encoding/base64"
 	"strings"
 	"testing"
 )
@@ -74,5 +75,20 @@ func FuzzBaggage(f *testing.F) {
 			}
 			return true
 		})
+	})
+}
+
+// decodeStdBase64 decodes as encoding/base64's StdEncoding, which it
+// stands in for.
+func FuzzBase64AsStdlib(f *testing.F) {
+	for _, s := range []string{"", "YQ==", "YWI=", "YWJj", "YWJjZA==", "YW\nJj", "YQ=", "Y===", "YQ==YQ==", "YQ==\n", "YR==", "!!!!", "YWJj\r\nZGVm"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, err := base64.StdEncoding.DecodeString(s)
+		got, ok := decodeStdBase64(s)
+		if ok != (err == nil) || ok && string(got) != string(want) {
+			t.Errorf("decodeStdBase64(%q) = %q, %v; encoding/base64: %q, %v", s, got, ok, want, err)
+		}
 	})
 }

@@ -4,7 +4,6 @@
 package propagation
 
 import (
-	"encoding/base64"
 	"strings"
 
 	"github.com/lanedye/lanedye/internal/request"
@@ -196,8 +195,8 @@ func SW8(v string) (string, bool) {
 	if !ok || enc == "" || len(enc) > 4*MaxIDLen/3+4 || strings.Count(rest, "-") != 5 {
 		return "", false
 	}
-	tid, err := base64.StdEncoding.DecodeString(enc)
-	if err != nil || len(tid) == 0 {
+	tid, ok := decodeStdBase64(enc)
+	if !ok || len(tid) == 0 {
 		return "", false
 	}
 	return string(tid), true

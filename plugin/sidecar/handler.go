@@ -23,14 +23,18 @@ type handler struct {
 
 func newHandler(cfg *config.Config, c *plugin.Counters) plugin.Handler {
 	h := &handler{cfg: cfg, sc: sidecarconf.Of(cfg).Sidecar, debug: lane.NewDebug(cfg.Lanes), c: c}
-	h.stored = c.Define("lanedye.propagation.stored")
-	h.hit = c.Define("lanedye.propagation.hit")
-	h.miss = c.Define("lanedye.propagation.miss")
-	h.expired = c.Define("lanedye.propagation.expired")
-	h.overwritten = c.Define("lanedye.propagation.overwritten")
-	h.retriesExhausted = c.Define("lanedye.propagation.retries_exhausted")
-	h.noID = c.Define("lanedye.propagation.no_id")
-	h.directionUnknown = c.Define("lanedye.direction.unknown")
+	for _, d := range [...]struct {
+		c    *plugin.Counter
+		name string
+	}{
+		{&h.stored, "lanedye.propagation.stored"}, {&h.hit, "lanedye.propagation.hit"},
+		{&h.miss, "lanedye.propagation.miss"}, {&h.expired, "lanedye.propagation.expired"},
+		{&h.overwritten, "lanedye.propagation.overwritten"},
+		{&h.retriesExhausted, "lanedye.propagation.retries_exhausted"},
+		{&h.noID, "lanedye.propagation.no_id"}, {&h.directionUnknown, "lanedye.direction.unknown"},
+	} {
+		*d.c = c.Define(d.name)
+	}
 	return h
 }
 

@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/lanedye/lanedye/internal/httpsyntax"
 )
 
 // Error is a configuration error at a JSON path.
@@ -18,8 +20,8 @@ func (e *Error) Error() string { return e.Path + ": " + e.Msg }
 // fmt's formatting would link a quarter of a megabyte into every module.
 func Err(path, msg string) error { return &Error{Path: path, Msg: msg} }
 
-// Q quotes s as Go does (fmt's %q).
-func Q(s string) string { return strconv.Quote(s) }
+// Q quotes s as Go does (fmt's %q) for printable text.
+func Q(s string) string { return httpsyntax.Quote(s) }
 
 // Itoa formats n in decimal.
 func Itoa(n int) string { return strconv.Itoa(n) }
@@ -34,7 +36,7 @@ func Join(path, key string) string {
 		if path == "" {
 			path = "$"
 		}
-		return path + "[" + strconv.Quote(key) + "]"
+		return path + "[" + httpsyntax.Quote(key) + "]"
 	}
 	if path == "" || path == "$" {
 		return key
