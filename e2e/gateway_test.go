@@ -40,7 +40,7 @@ func TestGatewayInEnvoy(t *testing.T) {
 	  "trust":{"match":[{"source_ip":["10.8.0.0/16"]}]},
 	  "rules":[{"name":"tail","lane":"gray","match":[{"headers":{"x-user-id":{"suffix":"0"}}}]},
 	           {"name":"office","lane":"gray","match":[{"source_ip":["10.9.0.0/16","fd00:9::/48"]}]}],
-	  "sticky":{"cookie":"x-lane","max_age":4,"secret_env":"LANEDYE_TEST_KEY"}}`
+	  "sticky":{"cookie":"x-lane","max_age":10,"secret_env":"LANEDYE_TEST_KEY"}}`
 	g := startGateway(t, cfg, map[string]string{"LANEDYE_TEST_KEY": key})
 
 	t.Run("secret_env from the VM environment", func(t *testing.T) {
@@ -81,6 +81,11 @@ func TestGatewayInEnvoy(t *testing.T) {
 			t.Errorf("baggage upstream %q", got)
 		}
 	})
+	// max_age is 10 s, so exp is issue time + 10 s (rounded up to the
+	// second): the plugin's clock is whole seconds, so a cookie counts
+	// without renewal for its first 5 s, is renewed from exp-4 s on
+	// (2*(exp-now) < max_age), and counts no more from exp. Each check runs
+	// inside a window of seconds, wide for a loaded machine.
 	t.Run("expiry and renewal on the real clock", func(t *testing.T) {
 		_, cookies := g.send(t, http.StatusOK, "x-user-id", "20")
 		cookie, _, _ := strings.Cut(cookies[0], ";")
@@ -88,13 +93,13 @@ func TestGatewayInEnvoy(t *testing.T) {
 		if lane, again := g.send(t, http.StatusOK, "cookie", cookie); lane != "gray" || len(again) != 0 {
 			t.Errorf("fresh cookie: lane %q, Set-Cookie %q", lane, again)
 		}
-		// Less than half of max_age (4 s) left: renewed.
-		time.Sleep(time.Until(time.Unix(exp-1, 500_000_000)))
+		// Less than half of max_age left, 4 s to 3.5 s before exp: renewed.
+		time.Sleep(time.Until(time.Unix(exp-4, 0)))
 		lane, renewed := g.send(t, http.StatusOK, "cookie", cookie)
 		if lane != "gray" || len(renewed) != 1 || expiry(t, renewed[0]) <= exp {
 			t.Errorf("aging cookie: lane %q, Set-Cookie %q", lane, renewed)
 		}
-		time.Sleep(time.Until(time.Unix(exp, 100_000_000)))
+		time.Sleep(time.Until(time.Unix(exp+1, 0)))
 		if lane, _ := g.send(t, http.StatusOK, "cookie", cookie); lane != "base" {
 			t.Errorf("expired cookie: lane %q", lane)
 		}

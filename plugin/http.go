@@ -13,25 +13,20 @@ type httpContext struct {
 }
 
 // OnHttpRequestHeaders hands the request to the role's handler; whatever
-// goes wrong there, the request goes on.
+// goes wrong there, the request goes on, and when the handler did not
+// finish, its FailClosed runs.
 func (h *httpContext) OnHttpRequestHeaders(int, bool) types.Action {
-	done := false
-	defer func() {
-		if r := recover(); r != nil {
-			h.s.p.c.Failed()
-			proxywasm.LogError("lanedye: internal error: " + panicText(r))
-		}
-		if !done {
-			h.s.p.guard(h.s.p.h.FailClosed, &h.s)
-		}
-	}()
-	done = h.s.p.h.Request(&h.s)
+	p := h.s.p
+	if !p.guard(p.h.Request, &h.s) {
+		p.guard(func(s *Stream) bool { p.h.FailClosed(s); return true }, &h.s)
+	}
 	return types.ActionContinue
 }
 
 // OnHttpResponseHeaders hands the response to the role's handler.
 func (h *httpContext) OnHttpResponseHeaders(int, bool) types.Action {
-	h.s.p.guard(h.s.p.h.Response, &h.s)
+	p := h.s.p
+	p.guard(func(s *Stream) bool { p.h.Response(s); return true }, &h.s)
 	return types.ActionContinue
 }
 
@@ -42,15 +37,17 @@ func (h *httpContext) OnHttpStreamDone() {
 	h.s.p.free = append(h.s.p.free, h)
 }
 
-// guard runs f, turning a panic into a counted error: the request goes on.
-func (p *pluginContext) guard(f func(*Stream), s *Stream) {
+// guard runs f and reports whether it finished: the one place a panic is
+// recovered, counted and logged, so that the request goes on.
+func (p *pluginContext) guard(f func(*Stream) bool, s *Stream) (done bool) {
 	defer func() {
 		if r := recover(); r != nil {
+			done = false
 			p.c.Failed()
 			proxywasm.LogError("lanedye: internal error: " + panicText(r))
 		}
 	}()
-	f(s)
+	return f(s)
 }
 
 // panicText describes a recovered value without fmt.

@@ -50,7 +50,8 @@ type Comparison struct {
 	WallSeconds float64              `json:"wall_seconds"`
 }
 
-// Ratios are the project's goals in Envoy CPU.
+// Ratios compare lanedye with the references: in Envoy CPU for Compare,
+// in instructions for CountInstructions.
 type Ratios struct {
 	// GatewayToLua is (lanedye_gateway - none) / (lua_seed - none).
 	GatewayToLua float64 `json:"gateway_added_to_lua_added"`

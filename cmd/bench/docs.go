@@ -233,7 +233,7 @@ func wasmBlock(r report) string {
 }
 
 func budgetsBlock(r report) string {
-	if len(r.ModuleBytes) == 0 {
+	if r.Gateway.Lanedye.NsPerRequest == 0 { // the wasm section has not run
 		return notMeasured
 	}
 	var t table

@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/cookiejar"
 	"os"
@@ -77,8 +78,9 @@ func run() error {
 		return err
 	}
 	fmt.Println()
-	// Envoy receives the plugin's counts on its 1 s tick.
-	time.Sleep(1500 * time.Millisecond)
+	if err := settle(m, len(steps)); err != nil {
+		return err
+	}
 	if err := counters(m); err != nil {
 		return err
 	}
@@ -118,6 +120,39 @@ func table(m *mesh.Mesh) (bad int, err error) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.what, vs[0], vs[1], vs[2], strings.Join(lanes, " "), cookie, ok)
 	}
 	return bad, tw.Flush()
+}
+
+// settle polls until the counters have reached Envoy (the plugin hands them
+// over on its 1 s tick): the gateway's lane counters add up to the requests
+// sent, and no Envoy's counters change from one poll to the next, a tick
+// apart.
+func settle(m *mesh.Mesh, sent int) error {
+	ctx := context.Background()
+	prev := map[string]map[string]uint64{}
+	for deadline := time.Now().Add(time.Minute); ; {
+		stable := true
+		for name, p := range m.Envoys() {
+			cs, err := p.Lanedye(ctx)
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			stable = stable && maps.Equal(cs, prev[name])
+			prev[name] = cs
+		}
+		var total uint64
+		for k, v := range prev["gateway"] {
+			if strings.HasPrefix(k, "lanedye.lane.") {
+				total += v
+			}
+		}
+		if stable && total == uint64(sent) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("counters did not settle: the gateway counted %d of %d requests", total, sent)
+		}
+		time.Sleep(1200 * time.Millisecond) // a tick apart
+	}
 }
 
 // counters prints every non-zero lanedye counter of every Envoy.

@@ -44,9 +44,9 @@ type Options struct {
 // a binary starts Envoys on the same cores.
 var startSlots = make(chan struct{}, max(1, runtime.NumCPU()))
 
-// Compile cost of a module in Envoy's V8, CPU seconds per MB on an idle
-// core of the machines this project measures on (docs/performance.md,
-// Footprint), and the margin over it a deadline allows.
+// A conservative compile cost of a module in Envoy's V8, CPU seconds per
+// MB on an idle core (make bench's footprint section measures the real
+// one), and the margin over it a deadline allows.
 const (
 	compileSecondsPerMB = 2.0
 	compileMargin       = 10

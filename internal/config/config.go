@@ -117,9 +117,13 @@ type parser struct {
 func (p *parser) parse(root gjson.Result) error {
 	c := p.cfg
 	def, others := DefaultLane, []string(nil)
+	laneSet := false
 	fields := []bind.Field{
 		bind.Req("role", roleHint, p.bindRole),
-		bind.Opt("lane_header", bind.HeaderName(&c.LaneHeader)),
+		bind.Opt("lane_header", func(v gjson.Result, path string) error {
+			laneSet = true
+			return bind.HeaderName(&c.LaneHeader)(v, path)
+		}),
 		bind.Opt("default_lane", laneName(&def)),
 		bind.Opt("lanes", bind.StringList(&others)),
 	}
@@ -143,6 +147,9 @@ func (p *parser) parse(root gjson.Result) error {
 	// Fallback first: the role's sections must know the route header (rules
 	// refuse to read it).
 	if err := p.parseFallback(); err != nil {
+		return err
+	}
+	if err := p.checkHeaders(laneSet); err != nil {
 		return err
 	}
 	c.RouteHeaderID = c.Index.AddHeader(c.RouteHeader)

@@ -27,9 +27,6 @@ func (p *parser) parseFallback() error {
 	if err != nil {
 		return err
 	}
-	if p.cfg.RouteHeader == p.cfg.LaneHeader {
-		return bind.Err("fallback.route_header", "must differ from lane_header: the lane header travels unchanged")
-	}
 	p.cfg.Fallback = fallback.New(services, parents, lanes)
 	return nil
 }

@@ -108,6 +108,9 @@ type Decision struct {
 	// to BaggageValue (one header), or removed.
 	Baggage      BaggageOp
 	BaggageValue string
+	// BaggageDropped is true when the client's baggage was over
+	// propagation.MaxBaggage or malformed and went whole.
+	BaggageDropped bool
 }
 
 // BaggageOp is what the gateway does to the baggage header.
@@ -150,7 +153,7 @@ func (g *Gateway) Decide(r *request.Request, now int64, st *State) Decision {
 		d.Route = o.Fallback.Route(r.Host(), d.Lane)
 	}
 	if o.Baggage != "" {
-		d.Baggage, d.BaggageValue = g.baggage(r, d.Lane)
+		d.Baggage, d.BaggageValue, d.BaggageDropped = g.baggage(r, d.Lane)
 	}
 	return d
 }
@@ -189,28 +192,31 @@ func (g *Gateway) cookie(r *request.Request, now int64, st *State) (v string, l 
 
 // baggage sets the lane member to the decided lane, or removes it for the
 // default lane, so a client cannot bring a lane in through baggage. Several
-// baggage headers are read as one list and written as one header; a
-// malformed one is left as it is (every reader ignores it).
-func (g *Gateway) baggage(r *request.Request, l lane.ID) (BaggageOp, string) {
+// baggage headers are read as one list and written as one header. A header
+// over propagation.MaxBaggage or malformed goes whole (dropped): its lane
+// member cannot be vouched for, and sidecars would not read it anyway.
+func (g *Gateway) baggage(r *request.Request, l lane.ID) (op BaggageOp, value string, dropped bool) {
 	o := &g.o
 	old, present := r.Joined(o.BaggageHeader)
 	switch {
 	case !present && l == lane.Default:
-		return BaggageKeep, ""
+		return BaggageKeep, "", false
 	case !present:
-		return BaggageSet, g.baggageAlone[l]
+		return BaggageSet, g.baggageAlone[l], false
 	case l == lane.Default:
 		nb, changed, ok := propagation.BaggageDel(old, o.Baggage)
 		switch {
-		case !ok || !changed:
-			return BaggageKeep, ""
+		case !ok:
+			return BaggageRemove, "", true
+		case !changed:
+			return BaggageKeep, "", false
 		case nb == "":
-			return BaggageRemove, ""
+			return BaggageRemove, "", false
 		}
-		return BaggageSet, nb
+		return BaggageSet, nb, false
 	}
 	if nb, ok := propagation.BaggageSet(old, o.Baggage, o.Lanes.Name(l)); ok {
-		return BaggageSet, nb
+		return BaggageSet, nb, false
 	}
-	return BaggageKeep, ""
+	return BaggageSet, g.baggageAlone[l], true
 }

@@ -9,6 +9,10 @@ import (
 	"github.com/lanedye/lanedye/internal/request"
 )
 
+// MaxKeys is the most correlation keys a configuration lists; the sidecar
+// reads a request's ids into an array of this size.
+const MaxKeys = 8
+
 // KeyKind is a kind of correlation id.
 type KeyKind uint8
 

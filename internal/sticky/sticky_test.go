@@ -102,14 +102,22 @@ func TestIssue(t *testing.T) {
 	}
 }
 
+// A cookie with less than half of max_age left is renewed: 2*(exp-now) <
+// max_age, exact for an odd max_age (docs/contract.md, Sticky cookie).
 func TestRenew(t *testing.T) {
-	c := signed(key1)
+	odd := New(Options{Cookie: "lane", MaxAge: 601, Keys: [][]byte{[]byte(key1)}, Lanes: []lane.ID{1}}, lanes)
 	for _, tc := range []struct {
+		c     *Cookie
+		name  string
 		left  int64
 		renew bool
-	}{{day, false}, {day / 2, false}, {day/2 - 1, true}, {1, true}} {
-		t.Run(strconv.FormatInt(tc.left, 10)+"s left", func(t *testing.T) {
-			if got := c.Renew(now+tc.left, now); got != tc.renew {
+	}{
+		{signed(key1), "day", day, false}, {signed(key1), "day", day / 2, false},
+		{signed(key1), "day", day/2 - 1, true}, {signed(key1), "day", 1, true},
+		{odd, "601", 301, false}, {odd, "601", 300, true},
+	} {
+		t.Run("max_age "+tc.name+", "+strconv.FormatInt(tc.left, 10)+"s left", func(t *testing.T) {
+			if got := tc.c.Renew(now+tc.left, now); got != tc.renew {
 				t.Errorf("renew %v, want %v", got, tc.renew)
 			}
 		})

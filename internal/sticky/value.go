@@ -3,9 +3,11 @@ package sticky
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"strconv"
 	"strings"
+	"unsafe"
 )
 
 // maxExpDigits bounds exp: 12 digits are Unix seconds for 30 000 years.
@@ -51,16 +53,12 @@ func parts(v string) (laneName string, exp int64, payload, sig string, ok bool) 
 	return laneName, exp, payload, sig, err == nil
 }
 
-// constantTimeEqual compares without an early exit so that a forger learns
-// nothing from timing; unlike subtle.ConstantTimeCompare it needs no []byte
-// conversion (which would allocate for values over 32 bytes).
+// constantTimeEqual compares with crypto/subtle, so that a forger learns
+// nothing from timing. It reads the strings in place: a []byte conversion
+// would allocate for values over 32 bytes.
 func constantTimeEqual(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	var d byte
-	for i := 0; i < len(a); i++ {
-		d |= a[i] ^ b[i]
-	}
-	return d == 0
+	return subtle.ConstantTimeCompare(bytesOf(a), bytesOf(b)) == 1
 }
+
+// bytesOf views s as bytes, read-only.
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }

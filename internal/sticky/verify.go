@@ -3,6 +3,7 @@ package sticky
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"hash"
 	"strings"
@@ -89,15 +90,12 @@ func (cache *Cache) signedBy(keys [][]byte, i int, payload, sig string) bool {
 	cache.payload = append(cache.payload[:0], payload...)
 	m.Write(cache.payload)
 	base64.RawURLEncoding.Encode(cache.encoded[:], m.Sum(cache.sum[:0]))
-	var d byte
-	for j := range cache.encoded {
-		d |= cache.encoded[j] ^ sig[j]
-	}
-	return d == 0
+	return subtle.ConstantTimeCompare(cache.encoded[:], bytesOf(sig)) == 1
 }
 
 // Renew reports whether a valid cookie expiring at exp should be issued
-// again at now: with less than half of max_age left (sliding stickiness).
+// again at now: with less than half of max_age left (sliding stickiness),
+// 2*(exp-now) < max_age, exact for an odd max_age.
 func (c *Cookie) Renew(exp, now int64) bool {
-	return len(c.keys) > 0 && exp-now < c.maxAge/2
+	return len(c.keys) > 0 && 2*(exp-now) < c.maxAge
 }

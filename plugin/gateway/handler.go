@@ -25,8 +25,8 @@ type handler struct {
 	explain *gateway.Explainer
 	c       *plugin.Counters
 	// The gateway's own counters.
-	rule                   []plugin.Counter
-	rejected, stickyIssued plugin.Counter
+	rule                                   []plugin.Counter
+	rejected, stickyIssued, baggageDropped plugin.Counter
 }
 
 func newHandler(cfg *config.Config, c *plugin.Counters) plugin.Handler {
@@ -35,6 +35,7 @@ func newHandler(cfg *config.Config, c *plugin.Counters) plugin.Handler {
 		explain: gateway.NewExplainer(cfg.Lanes, part.Rules), c: c}
 	h.rejected = c.Define("lanedye.lane_header.rejected")
 	h.stickyIssued = c.Define("lanedye.sticky.issued")
+	h.baggageDropped = c.Define("lanedye.baggage.dropped")
 	for _, r := range part.Rules.Rules() {
 		h.rule = append(h.rule, c.Define("lanedye.rule."+r.Name+".matched"))
 	}
@@ -64,6 +65,9 @@ func (h *handler) Request(s *plugin.Stream) bool {
 	}
 	if d.Spoofed {
 		h.c.Inc(h.rejected)
+	}
+	if d.BaggageDropped {
+		h.c.Inc(h.baggageDropped)
 	}
 	if err := h.write(&r, &d); err != nil {
 		s.Failed()

@@ -75,7 +75,9 @@ func TestGatewayOwnsBaggage(t *testing.T) {
 		{"dyed: member set", []string{"x-beta", "1"}, []string{"lane=gray"}},
 		{"dyed: member replaced, properties of others kept", []string{"x-beta", "1", "baggage", "lane=base;ttl=5,k=v;p"}, []string{"lane=gray,k=v;p"}},
 		{"duplicates leave exactly one", []string{"x-beta", "1", "baggage", "lane=x,lane=y"}, []string{"lane=gray"}},
-		{"malformed: left alone", []string{"baggage", "a b=1,lane=gray"}, []string{"a b=1,lane=gray"}},
+		{"malformed: removed whole", []string{"baggage", "a b=1,lane=gray"}, nil},
+		{"malformed, dyed: replaced by the member", []string{"x-beta", "1", "baggage", "a b=1,lane=base"}, []string{"lane=gray"}},
+		{"oversized: removed whole", []string{"baggage", "lane=gray," + strings.Repeat("k=v,", 2048) + "z=1"}, nil},
 	}
 	vmTest(t, func(t *testing.T, vm types.VMContext) {
 		h := startPlugin(t, vm, cfg)
@@ -86,6 +88,11 @@ func TestGatewayOwnsBaggage(t *testing.T) {
 					t.Errorf("baggage %q, want %q", got, c.want)
 				}
 			})
+		}
+		// lanedye cannot vouch for the lane member of a header it cannot
+		// read: it goes, counted.
+		if got := h.Counter("lanedye.baggage.dropped"); got != 3 {
+			t.Errorf("baggage.dropped = %d, want 3", got)
 		}
 	})
 }

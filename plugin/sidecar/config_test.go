@@ -31,6 +31,8 @@ func TestBadConfigurations(t *testing.T) {
 		{"unknown propagation key", `{"role":"sidecar","propagation":{"keys":["traceparent","x-trace"]}}`, "propagation.keys[1]: unknown key"},
 		{"lane header as a key", `{"role":"sidecar","propagation":{"keys":["header:X-Swimlane"]}}`, "propagation.keys[0]: the lane header cannot be a correlation id"},
 		{"duplicate propagation key", `{"role":"sidecar","propagation":{"keys":["traceparent","traceparent"]}}`, "propagation.keys[1]: duplicate key"},
+		{"nine propagation keys", `{"role":"sidecar","propagation":{"keys":["traceparent","x-request-id","b3","x-b3-traceid","uber-trace-id","sw8","header:a","header:b","header:c"]}}`,
+			"propagation.keys: at most 8 keys"},
 		{"empty propagation keys", `{"role":"sidecar","propagation":{"keys":[]}}`, "propagation.keys: must not be empty"},
 		{"zero slots", `{"role":"sidecar","propagation":{"slots":0}}`, "propagation.slots:"},
 		{"ttl not a number", `{"role":"sidecar","propagation":{"ttl":"60s"}}`, "propagation.ttl: must be an integer"},
@@ -42,6 +44,9 @@ func TestBadConfigurations(t *testing.T) {
 		{"route header equals lane header", sc(`,"fallback":{"route_header":"X-Swimlane"}`), "fallback.route_header: must differ"},
 		{"service key with a port", sc(`,"fallback":{"services":{"reviews:9080":["gray"]}}`), `fallback.services.reviews:9080: service "reviews:9080": a port never matches`},
 		{"debug not a bool", sc(`,"debug":1`), "debug: must be true or false"},
+		{"lane header traceparent", sc(`,"lane_header":"traceparent"`), `lane_header: "traceparent" is reserved`},
+		{"route header set-cookie", sc(`,"fallback":{"route_header":"set-cookie"}`), `fallback.route_header: "set-cookie" is reserved`},
+		{"route header a correlation key", sc(`,"fallback":{"route_header":"x-corr"},"propagation":{"keys":["header:x-corr"]}`), "propagation.keys[0]: the route header cannot be a correlation id"},
 		{"too deep", `{"role":"sidecar","propagation":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}`, "propagation[0][0]"},
 	}
 	vmTest(t, func(t *testing.T, vm types.VMContext) {

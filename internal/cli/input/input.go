@@ -1,6 +1,6 @@
 // Package input finds lanedye configurations in what the lanedye command
-// reads: JSON or YAML holding a bare pluginConfig, Istio WasmPlugin
-// manifests (several YAML documents per file, kubectl List output,
+// reads: JSON or YAML holding a bare pluginConfig, Istio WasmPlugin or
+// TrafficExtension (Istio >= 1.30) manifests (several YAML documents per file, kubectl List output,
 // kustomize output), or directories of such files. Each configuration comes
 // out as the JSON the plugin would receive, named "FILE" or "FILE#DOC" for
 // messages.
@@ -27,7 +27,7 @@ type Config struct {
 	// Source names it in messages: FILE, or FILE#DOC when the file holds
 	// several documents (DOC counts from 1; items[N] for List items).
 	Source string
-	// Name and Namespace are a WasmPlugin's metadata; empty for a bare
+	// Name and Namespace are the manifest's metadata; empty for a bare
 	// pluginConfig.
 	Name, Namespace string
 	// JSON is the pluginConfig as the plugin receives it.
@@ -74,16 +74,21 @@ func (f *Found) add(o Object) {
 	case !kind.Exists() && !v.Get("apiVersion").Exists():
 		f.Configs = append(f.Configs, Config{Source: o.Source, JSON: []byte(v.Raw)})
 	case kind.String() == "WasmPlugin":
-		f.wasmPlugin(o.Source, v)
+		f.wasmPlugin(o.Source, v, "spec.pluginConfig")
+	case kind.String() == "TrafficExtension" && v.Get("spec.wasm").Exists():
+		// Istio >= 1.30: a WasmPlugin's fields under spec.wasm.
+		f.wasmPlugin(o.Source, v, "spec.wasm.pluginConfig")
 	default:
 		f.Kinds = append(f.Kinds, cmp.Or(kind.String(), "(no kind)"))
 	}
 }
 
-func (f *Found) wasmPlugin(src string, v gjson.Result) {
-	pc := v.Get("spec.pluginConfig")
+// wasmPlugin takes the pluginConfig at path of a WasmPlugin or
+// TrafficExtension.
+func (f *Found) wasmPlugin(src string, v gjson.Result, path string) {
+	pc := v.Get(path)
 	if !pc.Exists() {
-		f.Problems = append(f.Problems, Problem{src, "spec.pluginConfig", "missing: the plugin would start without a configuration, which it rejects"})
+		f.Problems = append(f.Problems, Problem{src, path, "missing: the plugin would start without a configuration, which it rejects"})
 		return
 	}
 	f.Configs = append(f.Configs, Config{
@@ -100,7 +105,7 @@ func (f *Found) NoConfig(name string) *Problem {
 	}
 	msg := "no lanedye configuration: the file is empty"
 	if len(f.Kinds) > 0 {
-		msg = "no lanedye configuration (a pluginConfig, WasmPlugin manifests or a List of them); found " + strings.Join(f.Kinds, ", ")
+		msg = "no lanedye configuration (a pluginConfig, WasmPlugin or TrafficExtension manifests or a List of them); found " + strings.Join(f.Kinds, ", ")
 	}
 	return &Problem{name, "$", msg}
 }

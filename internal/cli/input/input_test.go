@@ -43,6 +43,11 @@ func TestRead(t *testing.T) {
 			`f#items[0] a {"lanes":["gray"],"role":"gateway"}`},
 		{"a WasmPlugin List in JSON", `{"apiVersion":"v1","kind":"WasmPluginList","items":[{"kind":"WasmPlugin","metadata":{"name":"j"},"spec":{"pluginConfig":{"role":"sidecar"}}}]}`,
 			`f#items[0] j {"role":"sidecar"}`},
+		{"a TrafficExtension", "apiVersion: extensions.istio.io/v1alpha1\nkind: TrafficExtension\nmetadata: {name: t, namespace: ns}\nspec:\n  wasm:\n    url: oci://r/lanedye-sidecar:1\n    pluginConfig: {role: sidecar}\n",
+			`f t {"role":"sidecar"}`},
+		{"a Lua TrafficExtension is not lanedye's", "apiVersion: extensions.istio.io/v1alpha1\nkind: TrafficExtension\nmetadata: {name: l}\nspec:\n  lua: {inlineCode: x}\n", ""},
+		{"a TrafficExtension without pluginConfig", "kind: TrafficExtension\nmetadata: {name: x}\nspec: {wasm: {url: oci://r/x}}\n",
+			"f: spec.wasm.pluginConfig: missing: the plugin would start without a configuration, which it rejects"},
 		{"no pluginConfig", "kind: WasmPlugin\nmetadata: {name: x}\nspec: {url: oci://r/x}\n",
 			"f: spec.pluginConfig: missing: the plugin would start without a configuration, which it rejects"},
 		{"not YAML", "role: [gateway\n", "f: $: not valid YAML: yaml: line 1: did not find expected ',' or ']'"},
@@ -83,7 +88,7 @@ func TestLoad(t *testing.T) {
 		name, arg, stdin, want string
 	}{
 		{"a file", gw, "", gw + " gw {\"lanes\":[\"gray\"],\"role\":\"gateway\"}"},
-		{"a file named directly must hold a configuration", svc, "", svc + ": $: no lanedye configuration (a pluginConfig, WasmPlugin manifests or a List of them); found Service"},
+		{"a file named directly must hold a configuration", svc, "", svc + ": $: no lanedye configuration (a pluginConfig, WasmPlugin or TrafficExtension manifests or a List of them); found Service"},
 		{"a directory: configurations only, kustomization and other files skipped", filepath.Join(dir, "tree"), "", gw + " gw {\"lanes\":[\"gray\"],\"role\":\"gateway\"}"},
 		{"a directory without any", filepath.Join(dir, "empty"), "", filepath.Join(dir, "empty") + ": $: no lanedye configuration in any *.yaml, *.yml or *.json file under it"},
 		{"stdin", "-", `{"role":"sidecar"}`, `<stdin>  {"role":"sidecar"}`},

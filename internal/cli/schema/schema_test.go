@@ -167,6 +167,9 @@ func TestRejectedByParserAndSchema(t *testing.T) {
 		"present with ignore_case":    gw + `"rules":[{"name":"r","lane":"gray","match":[{"path":{"present":true,"ignore_case":true}}]}]}`,
 		"an empty propagation key":    `{"role":"sidecar","propagation":{"keys":[]}}`,
 		"an unknown correlation id":   `{"role":"sidecar","propagation":{"keys":["x-trace"]}}`,
+		"nine correlation keys":       `{"role":"sidecar","propagation":{"keys":["traceparent","x-request-id","b3","x-b3-traceid","uber-trace-id","sw8","header:a","header:b","header:c"]}}`,
+		"lane_header cookie":          `{"role":"sidecar","lane_header":"cookie"}`,
+		"route_header baggage":        `{"role":"sidecar","fallback":{"route_header":"baggage"}}`,
 		"a percentage over 100":       gw + `"rules":[{"name":"r","lane":"gray","match":[{"percentage":{"value":101,"key":"header:x"}}]}]}`,
 		"a percentage with 3 decimal": gw + `"rules":[{"name":"r","lane":"gray","match":[{"percentage":{"value":1.234,"key":"header:x"}}]}]}`,
 	} {

@@ -3,6 +3,7 @@ package gatewayconf
 import (
 	"github.com/lanedye/lanedye/internal/config/bind"
 	"github.com/lanedye/lanedye/internal/gjson"
+	"github.com/lanedye/lanedye/internal/httpsyntax"
 	"github.com/lanedye/lanedye/internal/lane"
 	"github.com/lanedye/lanedye/internal/match"
 	"github.com/lanedye/lanedye/internal/rules"
@@ -81,10 +82,12 @@ func (p *parser) ruleName(dst *string, seen map[string]bool) bind.Binder {
 		if !lane.ValidName(*dst) {
 			return bind.Err(path, bind.Q(*dst)+" is not a valid rule name ("+lane.NameSyntax+"; it names a stat)")
 		}
-		if seen[*dst] {
-			return bind.Err(path, "duplicate rule name "+bind.Q(*dst))
+		// They name counters, which dashboards may not tell apart by case.
+		folded := httpsyntax.ToLower(*dst)
+		if seen[folded] {
+			return bind.Err(path, "duplicate rule name "+bind.Q(*dst)+" (rule names are unique ignoring case)")
 		}
-		seen[*dst] = true
+		seen[folded] = true
 		return nil
 	}
 }

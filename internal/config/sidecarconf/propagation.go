@@ -49,6 +49,10 @@ func parsePropagation(c *config.Config, v gjson.Result, o *sidecar.Options) erro
 		if len(names) == 0 {
 			return bind.Err("propagation.keys", "must not be empty")
 		}
+		if len(names) > propagation.MaxKeys {
+			// The sidecar reads a request's ids into a fixed array.
+			return bind.Err("propagation.keys", "at most "+bind.Itoa(propagation.MaxKeys)+" keys")
+		}
 	}
 	var err error
 	if o.Keys, err = keys(c, names); err != nil {
@@ -81,6 +85,9 @@ func keys(c *config.Config, names []string) ([]propagation.Key, error) {
 		seen[k.Header] = true
 		if k.Header == c.LaneHeader {
 			return nil, bind.Err(path, "the lane header cannot be a correlation id")
+		}
+		if k.Header == c.RouteHeader {
+			return nil, bind.Err(path, "the route header cannot be a correlation id")
 		}
 		k.ID = c.Index.AddHeader(k.Header)
 		out = append(out, k)
