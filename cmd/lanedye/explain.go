@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -59,7 +58,7 @@ are strings, or null where there is none.`,
 	fl.StringArrayVar(&f.q.Cookies, "cookie", nil, "a request cookie 'name=value' (repeatable; sent as one cookie header)")
 	fl.StringVar(&f.q.Host, "host", "", "the :authority (default: a Host header given with -H, else localhost)")
 	fl.StringVar(&f.q.Path, "path", "/", "the :path, query string included")
-	fl.StringVar(&f.q.Method, "method", "GET", "the :method")
+	fl.StringVar(&f.q.Method, "method", "GET", "the :method, as sent (case matters, as in the module)")
 	fl.StringVar(&f.q.SourceIP, "source-ip", "", "the downstream address, for source_ip conditions")
 	fl.StringVar(&f.q.Direction, "direction", "", "on a sidecar: inbound or outbound")
 	fl.StringVar(&f.q.InboundLane, "inbound-lane", "", "on a sidecar's outbound call: the lane an inbound request with the same correlation ids stored")
@@ -118,7 +117,6 @@ func (f *explainFlags) parse() error {
 	if _, err := f.q.Source(); err != nil {
 		return usagef("%v", err)
 	}
-	f.q.Method = strings.ToUpper(f.q.Method)
 	f.q.Now = time.Now()
 	if f.now == "" {
 		return nil
