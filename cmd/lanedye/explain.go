@@ -30,7 +30,7 @@ func newExplain() *cobra.Command {
 		Short: "Show the lane a request would get, and why",
 		Long: `explain runs one request through the plugin's own decision code with the
 configuration in FILE and prints the lane, its source (header, cookie, rule,
-default; on a sidecar also propagated, baggage), the deciding rule, the route
+default; on a sidecar or waypoint also propagated, baggage, workload), the deciding rule, the route
 lane of the fallback section, the Set-Cookie the gateway would add, what
 became of a lane header or sticky cookie the client sent, and for every rule
 evaluated before the deciding one the first condition that failed.
@@ -46,7 +46,8 @@ are strings, or null where there is none.`,
   lanedye explain -f deploy/plugins/wasmplugin-gateway.yaml --host myapp.example.com \
       -H 'x-gray-tag: internal-test' -H 'x-gray-token: wrong' --json
   lanedye explain -f deploy/plugins/wasmplugin-sidecar.yaml --direction outbound --host payment \
-      -H 'my-request-id: r-1' --inbound-lane gray`,
+      -H 'my-request-id: r-1' --inbound-lane gray
+  lanedye explain -f deploy/plugins/wasmplugin-sidecar.yaml --direction outbound --host checkout --workload-lane gray`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runExplain(cmd, &f)
@@ -61,7 +62,8 @@ are strings, or null where there is none.`,
 	fl.StringVar(&f.q.Method, "method", "GET", "the :method, as sent (case matters, as in the module)")
 	fl.StringVar(&f.q.SourceIP, "source-ip", "", "the downstream address, for source_ip conditions")
 	fl.StringVar(&f.q.Direction, "direction", "", "on a sidecar: inbound or outbound")
-	fl.StringVar(&f.q.InboundLane, "inbound-lane", "", "on a sidecar's outbound call: the lane an inbound request with the same correlation ids stored")
+	fl.StringVar(&f.q.InboundLane, "inbound-lane", "", "on a sidecar's outbound call, or at a waypoint: the lane an earlier request with the same correlation ids stored")
+	fl.StringVar(&f.q.WorkloadLane, "workload-lane", "", "on a sidecar's outbound call: the workload's own lane (its workload.lane_label's value)")
 	fl.StringVar(&f.now, "now", "", "the time to decide at, RFC 3339 or Unix seconds (default: now)")
 	fl.BoolVar(&f.asJSON, "json", false, "print one JSON object")
 	_ = cmd.MarkFlagRequired("file")

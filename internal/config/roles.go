@@ -14,12 +14,13 @@ type Role uint8
 const (
 	Gateway Role = iota + 1
 	Sidecar
+	Waypoint // an Istio ambient waypoint
 )
 
-var roleNames = [...]string{Gateway: "gateway", Sidecar: "sidecar"}
+var roleNames = [...]string{Gateway: "gateway", Sidecar: "sidecar", Waypoint: "waypoint"}
 
 // roleHint is what "role" takes.
-const roleHint = `"gateway" or "sidecar"`
+const roleHint = `"gateway", "sidecar" or "waypoint"`
 
 func (r Role) String() string {
 	if int(r) < len(roleNames) {
@@ -28,7 +29,8 @@ func (r Role) String() string {
 	return "unknown"
 }
 
-// Module is the file name of the module that carries the role.
+// Module is the file name of the module that carries the role: the
+// sidecar module carries the waypoint role too.
 func (r Role) Module() string {
 	if r == Gateway {
 		return "lanedye-gateway.wasm"
@@ -58,7 +60,8 @@ var roleKeys = []struct {
 	{"rules", []Role{Gateway}},
 	{"trust", []Role{Gateway}},
 	{"sticky", []Role{Gateway}},
-	{"propagation", []Role{Sidecar}},
+	{"propagation", []Role{Sidecar, Waypoint}},
+	{"workload", []Role{Sidecar}},
 }
 
 func (p *parser) bindRole(v gjson.Result, path string) error {
@@ -106,6 +109,13 @@ func (p *parser) section(key string, roles []Role) bind.Binder {
 				return nil
 			}
 		}
-		return bind.Err(path, "only valid for role "+bind.Q(roles[0].String()))
+		names := make([]string, len(roles))
+		for i, r := range roles {
+			names[i] = bind.Q(r.String())
+		}
+		if len(names) == 1 {
+			return bind.Err(path, "only valid for role "+names[0])
+		}
+		return bind.Err(path, "only valid for roles "+strings.Join(names, " and "))
 	}
 }

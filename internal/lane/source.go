@@ -12,9 +12,10 @@ const (
 	SourceRule
 	SourcePropagated
 	SourceBaggage
+	SourceWorkload // a sidecar's own lane (workload.lane_label)
 	NumSources
 )
 
-var sourceNames = [NumSources]string{"default", "header", "cookie", "rule", "propagated", "baggage"}
+var sourceNames = [NumSources]string{"default", "header", "cookie", "rule", "propagated", "baggage", "workload"}
 
 func (s Source) String() string { return sourceNames[s] }

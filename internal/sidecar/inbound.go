@@ -18,26 +18,42 @@ const maxKeys = 8
 // Inbound remembers the request's lane under every correlation id it
 // carries. now is unix milliseconds.
 func (s *Sidecar) Inbound(r *request.Request, st propagation.Store, now int64) Result {
+	res := s.laneIn(r)
+	if res.Lane != lane.None {
+		s.remember(r, st, now, &res)
+	}
+	return res
+}
+
+// laneIn is the lane a request brings: its lane header, else the lane
+// member of its baggage, which the application then also sees as the lane
+// header.
+func (s *Sidecar) laneIn(r *request.Request) Result {
 	o := &s.o
 	res := s.fromHeader(r)
 	if res.Lane == lane.None && o.Baggage != "" {
 		if b, ok := r.Joined(o.BaggageHeader); ok {
 			if v, ok := propagation.BaggageGet(b, o.Baggage); ok {
 				if l, known := o.Lanes.Lookup(v); known {
-					// The application sees the lane as a header too.
 					res.Lane, res.Source, res.SetLane = l, lane.SourceBaggage, true
 				}
 			}
 		}
 	}
-	if res.Lane == lane.None || len(o.Keys) == 0 {
-		return res
+	return res
+}
+
+// remember stores res.Lane under every correlation id of r.
+func (s *Sidecar) remember(r *request.Request, st propagation.Store, now int64, res *Result) {
+	o := &s.o
+	if len(o.Keys) == 0 {
+		return
 	}
 	var buf [maxKeys]propagation.ID
 	ids := dedupe(propagation.Extract(buf[:0], o.Keys, r))
 	if len(ids) == 0 {
 		res.NoID = true
-		return res
+		return
 	}
 	name := o.Lanes.Name(res.Lane)
 	expiry := now + o.TTL
@@ -60,11 +76,10 @@ func (s *Sidecar) Inbound(r *request.Request, st propagation.Store, now int64) R
 		m := mapping{lane: name, expiry: expiry, now: now, ways: o.Ways, first: i == 0}
 		if err := store(st, slot, group[:n], m, &res.Stats); err != nil {
 			res.Err = err
-			return res
+			return
 		}
 		res.Stored += n
 	}
-	return res
 }
 
 // dedupe drops ids equal to an earlier one (two keys carrying the same id)

@@ -53,10 +53,20 @@ type Options struct {
 }
 
 // Sidecar handles one workload's requests. It is immutable.
-type Sidecar struct{ o Options }
+type Sidecar struct {
+	o Options
+	// workload is the lane of the workload itself (its pod's lane label),
+	// given to outbound calls that carry none; lane.None: none. Only the
+	// plugin knows it, at start (WithWorkloadLane).
+	workload lane.ID
+}
 
 // New returns a Sidecar working with o.
-func New(o Options) *Sidecar { return &Sidecar{o: o} }
+func New(o Options) *Sidecar { return &Sidecar{o: o, workload: lane.None} }
+
+// WithWorkloadLane returns a Sidecar that gives outbound calls without a
+// lane the workload's own lane l (lane.None: none).
+func (s *Sidecar) WithWorkloadLane(l lane.ID) *Sidecar { return &Sidecar{o: s.o, workload: l} }
 
 // HasFallback reports whether the sidecar sets a route header.
 func (s *Sidecar) HasFallback() bool { return s.o.Fallback != nil }

@@ -55,7 +55,7 @@ func TestBadConfigurations(t *testing.T) {
 		{"sticky None without secure", gw(`,"sticky":{"cookie":"x-lane","same_site":"None"}`), "sticky.same_site: None requires secure"},
 		{"sticky unknown lane", gw(`,"sticky":{"cookie":"x-lane","lanes":["gray","blue"]}`), `sticky.lanes[1]: "blue" is not a configured lane`},
 		{"sticky max_age 0", gw(`,"sticky":{"cookie":"x-lane","max_age":0}`), "sticky.max_age:"},
-		{"propagation at the gateway", gw(`,"propagation":{}`), "propagation: only valid for role \"sidecar\""},
+		{"propagation at the gateway", gw(`,"propagation":{}`), `propagation: only valid for roles "sidecar" and "waypoint"`},
 		{"a sidecar configuration", `{"role":"sidecar"}`, `role: role "sidecar" is carried by lanedye-sidecar.wasm; this module carries gateway`},
 		{"fallback unknown lane", gw(`,"fallback":{"services":{"reviews":["gray","blue"]}}`), `fallback.services.reviews[1]: "blue" is not a configured lane`},
 		{"fallback cycle", gw(`,"fallback":{"parents":{"gray":"dev-a","dev-a":"gray"}}`), "fallback.parents.gray: parent chain has a cycle"},

@@ -110,21 +110,32 @@ func (h *Host) Close() {
 	}
 }
 
-// StartPlugin starts the plugin with a configuration and fails the test
-// unless it starts.
-func StartPlugin(t *testing.T, vm types.VMContext, cfg string) *Host {
+// StartPlugin starts the plugin with a configuration (and host
+// properties) and fails the test unless it starts.
+func StartPlugin(t *testing.T, vm types.VMContext, cfg string, props ...Property) *Host {
 	t.Helper()
-	h, status := TryStart(t, vm, cfg)
+	h, status := TryStart(t, vm, cfg, props...)
 	if status != types.OnPluginStartStatusOK {
 		t.Fatalf("plugin did not start: %q", h.GetCriticalLogs())
 	}
 	return h
 }
 
-// TryStart starts the plugin and returns the start status.
-func TryStart(t *testing.T, vm types.VMContext, cfg string) (*Host, types.OnPluginStartStatus) {
+// Property is a host property a plugin reads at start, e.g. the path
+// "node", "metadata", "LABELS", "lanedye.io/lane".
+type Property struct {
+	Path  []string
+	Value string
+}
+
+// TryStart starts the plugin, with the host properties given, and returns
+// the start status.
+func TryStart(t *testing.T, vm types.VMContext, cfg string, props ...Property) (*Host, types.OnPluginStartStatus) {
 	t.Helper()
 	opt := proxytest.NewEmulatorOption().WithVMContext(vm).WithPluginConfiguration([]byte(cfg))
+	for _, p := range props {
+		opt = opt.WithProperty(p.Path, []byte(p.Value))
+	}
 	emu, reset := proxytest.NewHostEmulator(opt)
 	h := &Host{HostEmulator: emu, T: t, reset: reset}
 	t.Cleanup(h.Close)

@@ -9,20 +9,26 @@ import (
 	"github.com/lanedye/lanedye/plugin"
 )
 
-// handler stores lanes inbound and restores them outbound.
+// handler stores lanes inbound and restores them outbound; at a waypoint
+// it does both on each request.
 type handler struct {
-	cfg   *config.Config
-	data  sharedData
-	sc    *sidecar.Sidecar
-	debug *lane.Debug
-	c     *plugin.Counters
+	cfg      *config.Config
+	waypoint bool
+	data     sharedData
+	sc       *sidecar.Sidecar
+	debug    *lane.Debug
+	c        *plugin.Counters
 	// The sidecar's own counters.
 	stored, hit, miss, expired, overwritten  plugin.Counter
 	retriesExhausted, noID, directionUnknown plugin.Counter
 }
 
 func newHandler(cfg *config.Config, c *plugin.Counters) plugin.Handler {
-	h := &handler{cfg: cfg, sc: sidecarconf.Of(cfg).Sidecar, debug: lane.NewDebug(cfg.Lanes), c: c}
+	part := sidecarconf.Of(cfg)
+	h := &handler{cfg: cfg, waypoint: cfg.Role == config.Waypoint, sc: part.Sidecar, debug: lane.NewDebug(cfg.Lanes), c: c}
+	if part.WorkloadLabel != "" {
+		h.sc = h.sc.WithWorkloadLane(workloadLane(cfg, part.WorkloadLabel))
+	}
 	for _, d := range [...]struct {
 		c    *plugin.Counter
 		name string
@@ -49,14 +55,20 @@ var listenerDirection = plugin.NewPropertyPath("xds", "listener_direction")
 // chains of a workload. Nothing a sidecar writes guards against spoofing
 // (applications may set their own lane), so it always reports done.
 func (h *handler) Request(s *plugin.Stream) bool {
-	cfg := h.cfg
 	hdrs, err := s.Headers()
 	if err != nil {
 		s.Failed()
 		return true
 	}
 	var r request.Request
-	r.Reset(cfg.Index, hdrs)
+	r.Reset(h.cfg.Index, hdrs)
+	if h.waypoint {
+		res := h.sc.Waypoint(&r, &h.data, s.Now())
+		h.c.Decided(res.Lane, res.Source)
+		h.c.Routed(res.Route)
+		h.finish(s, &r, &res)
+		return true
+	}
 	raw, err := plugin.Property(listenerDirection)
 	dir := sidecar.Unknown
 	if err == nil {
@@ -74,16 +86,22 @@ func (h *handler) Request(s *plugin.Stream) bool {
 		h.c.Inc(h.directionUnknown)
 		return true
 	}
+	h.finish(s, &r, &res)
+	return true
+}
+
+// finish counts a result and applies it.
+func (h *handler) finish(s *plugin.Stream, r *request.Request, res *sidecar.Result) {
 	h.count(&res.Stats)
 	if res.Err != nil {
 		s.Failed()
 	}
-	h.write(s, &r, &res)
-	if cfg.Debug {
-		// Inbound: the lane the application was told; outbound: its call's.
+	h.write(s, r, res)
+	if h.cfg.Debug {
+		// Inbound: the lane the application was told; outbound (and at a
+		// waypoint): the lane the request goes on with.
 		s.Debug = h.debug.Value(res.Lane, res.Source)
 	}
-	return true
 }
 
 // write applies a result to the request headers.

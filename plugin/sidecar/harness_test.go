@@ -31,9 +31,9 @@ func clockTest(t *testing.T, f func(*testing.T, types.VMContext, *clock)) {
 	mod.ClockTest(t, f)
 }
 
-func startPlugin(t *testing.T, vm types.VMContext, cfg string) *host {
+func startPlugin(t *testing.T, vm types.VMContext, cfg string, props ...plugintest.Property) *host {
 	t.Helper()
-	return &host{plugintest.StartPlugin(t, vm, cfg)}
+	return &host{plugintest.StartPlugin(t, vm, cfg, props...)}
 }
 
 func tryStart(t *testing.T, vm types.VMContext, cfg string) (*host, types.OnPluginStartStatus) {

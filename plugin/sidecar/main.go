@@ -13,7 +13,7 @@ import (
 )
 
 // module is the sidecar module: the sidecar role and its handler.
-var module = plugin.Module{Roles: []config.RoleParser{sidecarconf.Parser}, New: newHandler}
+var module = plugin.Module{Roles: []config.RoleParser{sidecarconf.Parser, sidecarconf.WaypointParser}, New: newHandler}
 
 func init() { plugin.Start(module) }
 

@@ -173,18 +173,35 @@ func (m memStore) Scratch() []byte { return nil }
 func sidecarResult(res *Result, cfg *config.Config, r *request.Request, q *Request) error {
 	now := q.Now.UnixMilli()
 	st := memStore{}
+	sc, err := workload(cfg, q)
+	if err != nil {
+		return err
+	}
 	var out sidecar.Result
-	switch q.Direction {
-	case "inbound":
-		out = sidecarconf.Of(cfg).Sidecar.Inbound(r, st, now)
-		res.Notes = append(res.Notes, "stores the lane under "+strconv.Itoa(out.Stored)+" correlation id(s)")
-	case "outbound":
+	switch {
+	case cfg.Role == config.Waypoint:
+		if q.Direction != "" {
+			return errors.New("--direction is for sidecar configurations; " + res.Config + " is a waypoint's")
+		}
 		if q.InboundLane != "" {
 			if err := storeInbound(cfg, q, st, now); err != nil {
 				return err
 			}
 		}
-		out = sidecarconf.Of(cfg).Sidecar.Outbound(r, st, now)
+		out = sc.Waypoint(r, st, now)
+		if out.Stored > 0 {
+			res.Notes = append(res.Notes, "stores the lane under "+strconv.Itoa(out.Stored)+" correlation id(s)")
+		}
+	case q.Direction == "inbound":
+		out = sc.Inbound(r, st, now)
+		res.Notes = append(res.Notes, "stores the lane under "+strconv.Itoa(out.Stored)+" correlation id(s)")
+	case q.Direction == "outbound":
+		if q.InboundLane != "" {
+			if err := storeInbound(cfg, q, st, now); err != nil {
+				return err
+			}
+		}
+		out = sc.Outbound(r, st, now)
 	default:
 		return errors.New(res.Config + " is a sidecar's configuration: --direction inbound or outbound is required")
 	}
@@ -199,6 +216,26 @@ func sidecarResult(res *Result, cfg *config.Config, r *request.Request, q *Reque
 	}
 	res.Notes = append(res.Notes, sidecarNotes(&out, q)...)
 	return nil
+}
+
+// workload is the configuration's sidecar with the workload lane of
+// --workload-lane (a sidecar reads it from its node metadata).
+func workload(cfg *config.Config, q *Request) (*sidecar.Sidecar, error) {
+	sc := sidecarconf.Of(cfg).Sidecar
+	if q.WorkloadLane == "" {
+		return sc, nil
+	}
+	if cfg.Role != config.Sidecar || q.Direction != "outbound" {
+		return nil, errors.New("--workload-lane is for a sidecar's outbound calls")
+	}
+	l, ok := cfg.Lanes.Lookup(q.WorkloadLane)
+	switch {
+	case !ok:
+		return nil, errors.New("--workload-lane " + q.WorkloadLane + ": not a configured lane")
+	case l == lane.Default:
+		return sc, nil // the default lane is no workload lane
+	}
+	return sc.WithWorkloadLane(l), nil
 }
 
 // storeInbound stores what an inbound request with q's ids in lane
@@ -226,6 +263,9 @@ func sidecarNotes(out *sidecar.Result, q *Request) []string {
 		n = append(n, "no mapping for the correlation id (explain has no shared data: --inbound-lane says what an inbound request stored)")
 	case out.Miss:
 		n = append(n, "no mapping for the correlation id")
+	}
+	if out.Source == lane.SourceWorkload {
+		n = append(n, "the workload's own lane (--workload-lane): the call carried none")
 	}
 	if out.SetLane {
 		n = append(n, "sets the lane header")

@@ -101,6 +101,7 @@ func TestExplain(t *testing.T) {
 		return c
 	}
 	gw, sc := parse(gatewayCfg), parse(sidecarCfg)
+	wp := parse(strings.Replace(sidecarCfg, `"role":"sidecar"`, `"role":"waypoint"`, 1))
 	for _, tc := range []struct {
 		name string
 		cfg  *config.Config
@@ -123,6 +124,16 @@ func TestExplain(t *testing.T) {
 		{"outbound without an id", sc, Request{Direction: "outbound", Host: "pay", InboundLane: "gray"},
 			"base default null base cookie:false no correlation id on the request: nothing to store or look up"},
 		{"an unknown inbound lane", sc, Request{Direction: "outbound", InboundLane: "blue"}, "error: --inbound-lane blue: not a configured lane"},
+		{"outbound: the workload's lane", sc, Request{Direction: "outbound", Host: "pay", WorkloadLane: "gray"},
+			"gray workload null gray cookie:false no correlation id on the request: nothing to store or look up|the workload's own lane (--workload-lane): the call carried none|sets the lane header"},
+		{"outbound: a mapping before the workload's lane", sc, Request{Direction: "outbound", Host: "pay", WorkloadLane: "base", InboundLane: "gray", Headers: [][2]string{{"x-request-id", "r1"}}},
+			"gray propagated null gray cookie:false restored from the mapping of the request's correlation id|sets the lane header"},
+		{"workload lane inbound", sc, Request{Direction: "inbound", WorkloadLane: "gray"}, "error: --workload-lane is for a sidecar's outbound calls"},
+		{"waypoint stores", wp, Request{Host: "pay", Headers: [][2]string{{"x-swimlane", "gray"}, {"x-request-id", "r1"}}},
+			"gray header null gray cookie:false stores the lane under 1 correlation id(s)"},
+		{"waypoint restores", wp, Request{Host: "pay", InboundLane: "gray", Headers: [][2]string{{"x-request-id", "r1"}}},
+			"gray propagated null gray cookie:false restored from the mapping of the request's correlation id|sets the lane header"},
+		{"direction at a waypoint", wp, Request{Direction: "outbound"}, "error: --direction is for sidecar configurations; c is a waypoint's"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.q.Now = now

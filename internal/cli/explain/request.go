@@ -27,10 +27,14 @@ type Request struct {
 	SourceIP string
 	// Direction is "inbound" or "outbound" on a sidecar, "" on a gateway.
 	Direction string
-	// InboundLane, on an outbound call, is the lane an inbound request with
-	// the same correlation ids brought in (what the sidecar stored).
+	// InboundLane, on an outbound call (or at a waypoint), is the lane an
+	// earlier request with the same correlation ids brought in (what the
+	// sidecar or waypoint stored).
 	InboundLane string
-	Now         time.Time
+	// WorkloadLane, on a sidecar's outbound call, is the lane label's value
+	// of the workload (what the sidecar read from its node metadata).
+	WorkloadLane string
+	Now          time.Time
 }
 
 // ParseHeader parses a "name: value" flag. The name is lower-cased, as

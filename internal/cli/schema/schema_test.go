@@ -108,7 +108,9 @@ func TestSchemaAcceptsWhatTheParserAccepts(t *testing.T) {
 		"sticky from the environment": `{"role":"gateway","sticky":{"cookie":"c","secret_env":"LANEDYE_STICKY_SECRET"}}`,
 		"sidecar, every section": `{"role":"sidecar","lanes":["gray"],"baggage":"lane",
 		  "propagation":{"keys":["header:my-request-id","traceparent","b3","x-b3-traceid","uber-trace-id","sw8","x-request-id"],"ttl":30,"slots":1024,"ways":16},
-		  "fallback":{"services":{"a":[]}}}`,
+		  "fallback":{"services":{"a":[]}},"workload":{"lane_label":"lanedye.io/lane"}}`,
+		"waypoint": `{"role":"waypoint","lanes":["gray"],"baggage":"lane","propagation":{"keys":["x-request-id"]},
+		  "fallback":{"services":{"b":["gray"]}},"debug":true}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := anyrole.Parse([]byte(js), config.WithEnv(nil)); err != nil {
@@ -169,6 +171,10 @@ func TestRejectedByParserAndSchema(t *testing.T) {
 		"an unknown correlation id":   `{"role":"sidecar","propagation":{"keys":["x-trace"]}}`,
 		"nine correlation keys":       `{"role":"sidecar","propagation":{"keys":["traceparent","x-request-id","b3","x-b3-traceid","uber-trace-id","sw8","header:a","header:b","header:c"]}}`,
 		"lane_header cookie":          `{"role":"sidecar","lane_header":"cookie"}`,
+		"rules at a waypoint":         `{"role":"waypoint","rules":[]}`,
+		"workload at a waypoint":      `{"role":"waypoint","workload":{"lane_label":"l"}}`,
+		"workload at a gateway":       `{"role":"gateway","workload":{"lane_label":"l"}}`,
+		"workload label not a key":    `{"role":"sidecar","workload":{"lane_label":"a b"}}`,
 		"route_header baggage":        `{"role":"sidecar","fallback":{"route_header":"baggage"}}`,
 		"a percentage over 100":       gw + `"rules":[{"name":"r","lane":"gray","match":[{"percentage":{"value":101,"key":"header:x"}}]}]}`,
 		"a percentage with 3 decimal": gw + `"rules":[{"name":"r","lane":"gray","match":[{"percentage":{"value":1.234,"key":"header:x"}}]}]}`,

@@ -11,5 +11,5 @@ import (
 
 // Parse is config.Parse carrying every role.
 func Parse(data []byte, opts ...config.Option) (*config.Config, error) {
-	return config.Parse(data, append(opts, config.Carry(gatewayconf.Parser, sidecarconf.Parser))...)
+	return config.Parse(data, append(opts, config.Carry(gatewayconf.Parser, sidecarconf.Parser, sidecarconf.WaypointParser))...)
 }
