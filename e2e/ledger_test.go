@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/lanedye/lanedye/e2e/envoy"
 	"github.com/lanedye/lanedye/e2e/mesh"
 )
@@ -49,6 +51,26 @@ func (l *ledger) add(envoyName, counter string) {
 // deployed reports whether svc has a deployment in lane.
 func (l *ledger) deployed(svc, lane string) bool {
 	return slices.Contains(l.topo.Services[svc], lane)
+}
+
+// workloadLane is the lane of a sidecar's pod: its label that the sidecar
+// configuration's workload.lane_label names, when that is a configured lane
+// other than the default lane.
+func (l *ledger) workloadLane(instance string) string {
+	label := gjson.GetBytes(l.topo.Sidecar, "workload.lane_label").String()
+	v := l.topo.Labels[instance][label]
+	if label == "" || v == defaultLane || !slices.Contains(gjsonStrings(l.topo.Sidecar, "lanes"), v) {
+		return ""
+	}
+	return v
+}
+
+func gjsonStrings(js []byte, path string) []string {
+	var out []string
+	for _, v := range gjson.GetBytes(js, path).Array() {
+		out = append(out, v.String())
+	}
+	return out
 }
 
 // subset is the subset a VirtualService picks when header has value v.
@@ -111,6 +133,9 @@ func (l *ledger) expect(d decision, fwd mesh.Forwarding, trace bool) []mesh.Hop 
 			l.add(sc, "lanedye.propagation.hit")
 		} else {
 			l.add(sc, "lanedye.propagation.miss")
+			if w := l.workloadLane(sc); w != "" {
+				out, src = w, "workload" // the pod's own lane
+			}
 		}
 		rl := defaultLane
 		if l.deployed(next, out) {
@@ -120,7 +145,7 @@ func (l *ledger) expect(d decision, fwd mesh.Forwarding, trace bool) []mesh.Hop 
 		l.add(sc, "lanedye.source."+src+".requests")
 		l.add(sc, "lanedye.route."+rl+".requests")
 		lane := ""
-		if src == "propagated" {
+		if src != "default" {
 			lane = out
 		}
 		hop = mesh.Hop{Service: next, Version: l.subset(next, rl), Lane: lane, Route: rl}

@@ -207,8 +207,10 @@ func (d *driver) scenarios(t *testing.T, h2 bool) {
 		b.send(t, "/", undyed, "", "x-lane-route", "gray")
 		b.send(t, "/", undyed, "", "baggage", "lane=gray")
 	})
-	t.Run("an application that forwards no id (the documented limit)", func(t *testing.T) {
-		// The lane reaches the first service only.
+	t.Run("applications that forward no id: the workload lane", func(t *testing.T) {
+		// frontend-gray's pod is labelled gray: its sidecar gives its
+		// call to checkout that lane (checkout sees it); checkout-base's
+		// pod is in no lane, so its call to payment carries none.
 		resp, path := d.browser(h2).send(t, "/", rule("user-tail-012"), mesh.ForwardNone, "x-user-id", "12340")
 		check(t, resp, "x-sticky-version", path, "frontend-gray > checkout-base > payment-base")
 	})

@@ -39,7 +39,7 @@ var steps = []step{
 	{"rule beijing-region", "/", []string{"x-user-region", "beijing"}, "gray base gray", 2},
 	{"spoofed x-swimlane: gray", "/", []string{"x-swimlane", "gray"}, "base base base", 3},
 	{"forged sticky cookie", "/", []string{"cookie", "x-sticky-version=gray.Zm9yZ2Vk"}, "base base base", 4},
-	{"gray, app forwards no id (the limit)", "/?forward=none", []string{"x-user-id", "12340"}, "gray base base", 5},
+	{"gray, apps forward nothing: workload lane", "/?forward=none", []string{"x-user-id", "12340"}, "gray base base", 5},
 }
 
 func main() {

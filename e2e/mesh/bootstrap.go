@@ -22,6 +22,9 @@ type Bootstrap struct {
 	Cert, Key string // the gateway's TLS certificate and key files
 	Node      string // the node id an xDS server knows this Envoy by
 	Lua       string // a Lua filter's source, run before lanedye; "" none
+	// Labels are the pod's labels, which Istio's agent writes to the
+	// proxy's node.metadata.LABELS (a sidecar's workload lane).
+	Labels map[string]string
 }
 
 // Listener is an HTTP listener with a route table.

@@ -128,7 +128,9 @@ func start(o Options) (*Mesh, error) {
 	}
 	jobs := []job{{"gateway", gateway, topo.Gateway, gatewayWasm}}
 	for _, i := range insts {
-		jobs = append(jobs, job{i.Name(), sidecars[i.Name()], topo.Sidecar, sidecarWasm})
+		b := sidecars[i.Name()]
+		b.Labels = topo.Labels[i.Name()]
+		jobs = append(jobs, job{i.Name(), b, topo.Sidecar, sidecarWasm})
 	}
 	procs := make([]*envoy.Process, len(jobs))
 	errs := make([]error, len(jobs))

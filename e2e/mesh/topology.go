@@ -35,14 +35,17 @@ type Topology struct {
 	// WasmPlugin takes from the proxy (vmConfig.env, valueFrom: HOST), with
 	// the values of the Secret of deploy/ that feeds them.
 	GatewayEnv map[string]string
-	secrets    map[string]string
-	hostEnv    []string
+	// Labels are each Deployment's pod labels, by "service-version".
+	Labels  map[string]map[string]string
+	secrets map[string]string
+	hostEnv []string
 }
 
 // LoadTopology reads deploy/plugins and deploy/example under dir (the
 // repository root).
 func LoadTopology(dir string) (*Topology, error) {
-	t := &Topology{Routes: map[string]Route{}, Services: map[string][]string{}, Next: map[string]string{}, secrets: map[string]string{}}
+	t := &Topology{Routes: map[string]Route{}, Services: map[string][]string{}, Next: map[string]string{},
+		Labels: map[string]map[string]string{}, secrets: map[string]string{}}
 	err := filepath.WalkDir(filepath.Join(dir, "deploy"), func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() || filepath.Ext(p) != ".yaml" || filepath.Base(p) == "kustomization.yaml" {
 			return err
@@ -179,6 +182,7 @@ func (t *Topology) addDeployment(m *manifest) {
 		return // not an application of the example (the gateway's env patch)
 	}
 	t.Services[svc] = append(t.Services[svc], ver)
+	t.Labels[svc+"-"+ver] = labels
 	for _, c := range m.Spec.Template.Spec.Containers {
 		for _, e := range c.Env {
 			if e.Name == "upstream_url" {

@@ -11,12 +11,13 @@ import (
 
 // workloadLane reads, once at plugin start, the workload's own lane: its
 // pod's label, which Istio copies to node.metadata.LABELS (a plain Envoy
-// has it from its bootstrap's node.metadata). A value that is not a
-// configured lane other than the default lane gives no workload lane; it
-// is logged, never a failed start: a pod's labels are not the plugin's
-// configuration.
+// has it from its bootstrap's node.metadata). Envoy >= 1.33 serves the node
+// as the property xds.node (the bare node answers NotFound, as the bare
+// listener_direction does). A value that is not a configured lane other
+// than the default lane gives no workload lane; it is logged, never a
+// failed start: a pod's labels are not the plugin's configuration.
 func workloadLane(cfg *config.Config, label string) lane.ID {
-	raw, err := plugin.Property(plugin.NewPropertyPath("node", "metadata", "LABELS", label))
+	raw, err := plugin.Property(plugin.NewPropertyPath("xds", "node", "metadata", "LABELS", label))
 	if err != nil {
 		proxywasm.LogInfo("lanedye: no workload lane: the proxy's node.metadata.LABELS has no " + label)
 		return lane.None
