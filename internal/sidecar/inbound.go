@@ -14,8 +14,10 @@ const maxCASRetries = 3
 
 // casCreate is the token a slot found missing is written with. Envoy
 // creates a missing key whatever the token, and fails a write to a key that
-// exists unless the token is that key's: its tokens count up across all
-// keys, so no key has this one until the 2^32-1st write of the process.
+// exists unless the token is that key's. Its tokens count up across all
+// keys of the process, so a key holds this one only if it was written by
+// the process's (2^32-1)th write, or a multiple of it: then the write
+// replaces it, as every creation did before.
 const casCreate = math.MaxUint32
 
 // maxKeys is the most correlation ids read from one request; configurations
