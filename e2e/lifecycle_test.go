@@ -3,7 +3,6 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -95,14 +94,7 @@ func (g *gatewayUnderXDS) hop(t *testing.T, status int, kv ...string) (mesh.Hop,
 // the lane header it received, and returns its port.
 func serveApp(t *testing.T, laneHeader string) int {
 	t.Helper()
-	app := &http.Server{Handler: &mesh.App{Service: "app", Version: "v1", LaneHeader: laneHeader}, ReadHeaderTimeout: 5 * time.Second}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = app.Serve(l) }()
-	t.Cleanup(func() { _ = app.Close() })
-	return l.Addr().(*net.TCPAddr).Port
+	return serve(t, &mesh.App{Service: "app", Version: "v1", LaneHeader: laneHeader})
 }
 
 func freePort(t *testing.T) int {

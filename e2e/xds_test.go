@@ -32,35 +32,43 @@ import (
 const filterName = "lanedye"
 
 // xdsServer is an ECDS server, standing where istiod and the istio-agent
-// stand for a WasmPlugin. It records Envoy's answer to every version: an
-// ACK, or a NACK with its error detail.
+// stand for a WasmPlugin. It serves each Envoy (node) its own snapshot and
+// records Envoy's answer to every version: an ACK, or a NACK with its error
+// detail. Versions count up across nodes, so a version names one push.
 type xdsServer struct {
 	port  int
 	cache cachev3.SnapshotCache
 
 	mu      sync.Mutex
 	version int
-	sent    map[string]string // response nonce -> version
-	answers map[string]string // version -> "" (ACK) or the NACK's error detail
+	sent    map[sentNonce]string // response -> version
+	answers map[string]string    // version -> "" (ACK) or the NACK's error detail
+}
+
+// sentNonce names one response: nonces count per stream, so two Envoys'
+// streams reuse them.
+type sentNonce struct {
+	stream int64
+	nonce  string
 }
 
 func startXDS(t *testing.T) *xdsServer {
 	t.Helper()
 	x := &xdsServer{cache: cachev3.NewSnapshotCache(false, cachev3.IDHash{}, nil),
-		sent: map[string]string{}, answers: map[string]string{}}
+		sent: map[sentNonce]string{}, answers: map[string]string{}}
 	cb := serverv3.CallbackFuncs{
-		StreamResponseFunc: func(_ context.Context, _ int64, _ *discoveryv3.DiscoveryRequest, r *discoveryv3.DiscoveryResponse) {
+		StreamResponseFunc: func(_ context.Context, stream int64, _ *discoveryv3.DiscoveryRequest, r *discoveryv3.DiscoveryResponse) {
 			x.mu.Lock()
 			defer x.mu.Unlock()
-			x.sent[r.GetNonce()] = r.GetVersionInfo()
+			x.sent[sentNonce{stream, r.GetNonce()}] = r.GetVersionInfo()
 		},
-		StreamRequestFunc: func(_ int64, r *discoveryv3.DiscoveryRequest) error {
+		StreamRequestFunc: func(stream int64, r *discoveryv3.DiscoveryRequest) error {
 			x.mu.Lock()
 			defer x.mu.Unlock()
 			// The first answer counts: after a NACK the server sends the
 			// version again, and Envoy acknowledges the repeat without
 			// applying it (the configuration it rejected is unchanged).
-			if v, ok := x.sent[r.GetResponseNonce()]; ok && !answered(x.answers, v) {
+			if v, ok := x.sent[sentNonce{stream, r.GetResponseNonce()}]; ok && !answered(x.answers, v) {
 				x.answers[v] = r.GetErrorDetail().GetMessage()
 			}
 			return nil
@@ -80,6 +88,16 @@ func startXDS(t *testing.T) *xdsServer {
 }
 
 func answered(m map[string]string, v string) bool { _, ok := m[v]; return ok }
+
+// answerOf returns Envoy's answer to version v so far ("" ACK, else the
+// NACK's error detail), and whether it answered: a version superseded
+// before it was sent is never answered.
+func (x *xdsServer) answerOf(v string) (string, bool) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	a, ok := x.answers[v]
+	return a, ok
+}
 
 // push serves filter as the next version of the filter's configuration.
 func (x *xdsServer) push(t *testing.T, node string, filter proto.Message) string {
@@ -109,10 +127,7 @@ func (x *xdsServer) push(t *testing.T, node string, filter proto.Message) string
 func (x *xdsServer) answer(t *testing.T, v string) string {
 	t.Helper()
 	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		x.mu.Lock()
-		a, ok := x.answers[v]
-		x.mu.Unlock()
-		if ok {
+		if a, ok := x.answerOf(v); ok {
 			return a
 		}
 	}

@@ -162,6 +162,10 @@ func (m *Module) setSharedData(_ context.Context, mod api.Module, kPtr, kSize, v
 	if !ok1 || !ok2 {
 		return statusBadArgument
 	}
+	if in.CASConflicts > 0 {
+		in.CASConflicts--
+		return statusCasMismatch
+	}
 	key := string(k)
 	e, exists := in.shared[key]
 	if exists && cas != 0 && cas != e.cas {

@@ -5,7 +5,8 @@
 // linear memory pages, shared-data keys, per-request cost without machine
 // noise) for bench/ and make bench, and host calls that fail on demand (Fail),
 // which plugin/'s tests use to show that routing fails open and
-// anti-spoofing fails closed. Nothing else uses it.
+// anti-spoofing fails closed, and CAS conflicts on demand (CASConflicts).
+// Nothing else uses it.
 //
 // What it emulates, as Envoy does:
 //   - one VM per Instance, with one root (plugin) context configured through
@@ -126,6 +127,9 @@ type Instance struct {
 	// Fail names imports that answer with an error, to test how the plugin
 	// copes with a host refusing a call.
 	Fail map[string]bool
+	// CASConflicts makes that many next proxy_set_shared_data calls answer
+	// CasMismatch, as when a writer on another worker got there first.
+	CASConflicts int
 
 	// TickPeriodMillis is what the plugin asked for; Tick delivers ticks.
 	TickPeriodMillis uint32

@@ -21,7 +21,19 @@ const CustomPrefix = "wasmcustom."
 // Counters returns the counters and gauges whose names start with prefix,
 // as the admin endpoint reports them, keyed by full name.
 func (p *Process) Counters(ctx context.Context, prefix string) (map[string]uint64, error) {
-	b, err := p.Get(ctx, "/stats?format=json&filter="+url.QueryEscape("^"+regexp.QuoteMeta(prefix)))
+	m, err := p.Matching(ctx, "^"+regexp.QuoteMeta(prefix))
+	for k := range m {
+		if !strings.HasPrefix(k, prefix) {
+			delete(m, k)
+		}
+	}
+	return m, err
+}
+
+// Matching returns the counters and gauges whose names match the regular
+// expression re (the admin endpoint's filter, RE2), keyed by full name.
+func (p *Process) Matching(ctx context.Context, re string) (map[string]uint64, error) {
+	b, err := p.Get(ctx, "/stats?format=json&filter="+url.QueryEscape(re))
 	if err != nil {
 		return nil, err
 	}
@@ -36,7 +48,7 @@ func (p *Process) Counters(ctx context.Context, prefix string) (map[string]uint6
 	}
 	out := map[string]uint64{}
 	for _, s := range doc.Stats {
-		if s.Value != nil && strings.HasPrefix(s.Name, prefix) {
+		if s.Value != nil {
 			out[s.Name] = *s.Value
 		}
 	}

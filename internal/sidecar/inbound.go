@@ -2,6 +2,7 @@ package sidecar
 
 import (
 	"errors"
+	"math"
 
 	"github.com/lanedye/lanedye/internal/lane"
 	"github.com/lanedye/lanedye/internal/propagation"
@@ -10,6 +11,14 @@ import (
 
 // maxCASRetries bounds the read-modify-write loop on a contended slot.
 const maxCASRetries = 3
+
+// casCreate is the token a slot found missing is written with. Envoy
+// creates a missing key whatever the token, and fails a write to a key that
+// exists unless the token is that key's. Its tokens count up across all
+// keys of the process, so a key holds this one only if it was written by
+// the process's (2^32-1)th write, or a multiple of it: then the write
+// replaces it, as every creation did before.
+const casCreate = math.MaxUint32
 
 // maxKeys is the most correlation ids read from one request; configurations
 // list at most the seven kinds plus custom headers, rarely more than three.
@@ -109,13 +118,21 @@ type mapping struct {
 }
 
 // store writes ids -> lane into the slot, newest wins, with a bounded CAS
-// retry. The slot is read first when it holds several mappings (they must be
-// kept), for the first id (to count evictions) and when several ids share
-// it; a single-mapping slot of a further id is written blind: cas 0 is
-// unconditional in Envoy, and hosts that insist on a token answer
-// CasMismatch, which falls back to reading.
+// retry, counting each retry in stats. The slot is read first when it holds
+// several mappings (they must be kept), for the first id (to count
+// evictions) and when several ids share it; a single-mapping slot of a
+// further id is written blind: cas 0 is unconditional in Envoy, and hosts
+// that insist on a token answer CasMismatch, which falls back to reading.
+//
+// A slot the read found missing is written with casCreate, not 0: a worker
+// that created it since then (both read it missing) made it a key with
+// another token, so this write fails and the retry merges that worker's
+// mappings instead of replacing them. A host that takes no token for a key
+// it does not have refuses it too; when the slot is still missing on the
+// re-read, the write goes without one.
 func store(st propagation.Store, slot int, ids []propagation.ID, m mapping, stats *Stats) error {
 	read := m.ways > 1 || m.first || len(ids) > 1
+	created := false // the last write was a creation that failed
 	for attempt := 0; ; attempt++ {
 		var old []byte
 		var cas uint32
@@ -126,6 +143,8 @@ func store(st propagation.Store, slot int, ids []propagation.ID, m mapping, stat
 				old, cas = v, c
 			case !errors.Is(err, propagation.ErrNotFound):
 				return err
+			case !created:
+				cas = casCreate
 			}
 		}
 		val, evicted := propagation.Merge(st.Scratch()[:0], old, ids, m.lane, m.expiry, m.now, m.ways)
@@ -141,6 +160,7 @@ func store(st propagation.Store, slot int, ids []propagation.ID, m mapping, stat
 			stats.RetriesExhausted = true
 			return nil
 		}
-		read = true
+		stats.CASRetries++
+		created, read = cas == casCreate, true
 	}
 }

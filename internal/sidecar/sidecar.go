@@ -85,8 +85,11 @@ type Action struct {
 
 // Stats are what the plugin counts for one request.
 type Stats struct {
-	Stored           int  // ids stored (inbound)
-	Overwritten      bool // a fresh mapping of another id was replaced
+	Stored      int  // ids stored (inbound): written, or given up after retries
+	Overwritten bool // a fresh mapping of another id was replaced
+	// CASRetries counts the writes tried again after a CAS conflict: another
+	// worker wrote the slot between this store's read and its write.
+	CASRetries       int
 	RetriesExhausted bool
 	Hit, Miss        bool // outbound lookup
 	Expired          bool // outbound: this id's mapping had expired

@@ -9,6 +9,7 @@ import (
 	"github.com/lanedye/lanedye/internal/config/anyrole"
 	"github.com/lanedye/lanedye/internal/config/sidecarconf"
 	"github.com/lanedye/lanedye/internal/lane"
+	"github.com/lanedye/lanedye/internal/propagation"
 	"github.com/lanedye/lanedye/internal/propagation/proptest"
 	"github.com/lanedye/lanedye/internal/request"
 	"github.com/lanedye/lanedye/internal/sidecar"
@@ -77,21 +78,120 @@ func storeAllLookUpFirst(t *testing.T, c *config.Config, strict bool) {
 	}
 }
 
+// Every write tried again after a CAS conflict is counted; a store given up
+// after maxCASRetries retries is counted as such, and its ids as stored
+// (docs/contract.md#propagation: once their slot's write is done or given
+// up).
 func TestCASRetries(t *testing.T) {
-	c := cfg(t, `{"role":"sidecar","lanes":["gray"],"propagation":{"keys":["x-request-id"]}}`)
-	st := &proptest.MemStore{M: map[string]proptest.MemEntry{}, Conflicts: 2}
-	res := sidecarconf.Of(c).Sidecar.Inbound(req(c, "x-swimlane", "gray", "x-request-id", "a"), st, 0)
-	if res.Stored != 1 || res.RetriesExhausted {
-		t.Errorf("two conflicts: %+v", res)
-	}
-	st.Conflicts = 10
-	res = sidecarconf.Of(c).Sidecar.Inbound(req(c, "x-swimlane", "gray", "x-request-id", "b"), st, 0)
-	if !res.RetriesExhausted {
-		t.Errorf("persistent conflicts: %+v", res)
-	}
 	const maxCASRetries = 3 // the package's bound on CAS retries
-	if st.Conflicts != 10-maxCASRetries-1 {
-		t.Errorf("%d attempts, want %d", 10-st.Conflicts, maxCASRetries+1)
+	tp := "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	for _, tc := range []struct {
+		name      string
+		conflicts int
+		kv        []string // correlation headers
+		want      sidecar.Stats
+		attempts  int // Sets tried
+	}{
+		{"no conflict", 0, []string{"x-request-id", "a"}, sidecar.Stats{Stored: 1}, 1},
+		{"one conflict", 1, []string{"x-request-id", "a"}, sidecar.Stats{Stored: 1, CASRetries: 1}, 2},
+		{"two conflicts", 2, []string{"x-request-id", "a"}, sidecar.Stats{Stored: 1, CASRetries: 2}, 3},
+		{"the last retry succeeds", maxCASRetries, []string{"x-request-id", "a"},
+			sidecar.Stats{Stored: 1, CASRetries: maxCASRetries}, maxCASRetries + 1},
+		{"retries exhausted", maxCASRetries + 1, []string{"x-request-id", "a"},
+			sidecar.Stats{Stored: 1, CASRetries: maxCASRetries, RetriesExhausted: true}, maxCASRetries + 1},
+		{"persistent conflicts stop at the bound", 10, []string{"x-request-id", "a"},
+			sidecar.Stats{Stored: 1, CASRetries: maxCASRetries, RetriesExhausted: true}, maxCASRetries + 1},
+		// Two ids in two slots: the conflicts hit the first slot's store,
+		// the second's goes through; retries add up over a request's slots.
+		{"retries of a request's slots add up", 2, []string{"traceparent", tp, "x-request-id", "a"},
+			sidecar.Stats{Stored: 2, CASRetries: 2}, 4},
+		{"one slot given up, the other written", 5, []string{"traceparent", tp, "x-request-id", "a"},
+			sidecar.Stats{Stored: 2, CASRetries: maxCASRetries + 1, RetriesExhausted: true}, 6},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := cfg(t, `{"role":"sidecar","lanes":["gray"],"propagation":{"keys":["traceparent","x-request-id"],"slots":4096}}`)
+			st := &proptest.MemStore{M: map[string]proptest.MemEntry{}, Conflicts: tc.conflicts}
+			res := sidecarconf.Of(c).Sidecar.Inbound(req(c, append([]string{"x-swimlane", "gray"}, tc.kv...)...), st, 0)
+			if res.Err != nil || res.Stats != tc.want {
+				t.Errorf("%+v (err %v), want %+v", res.Stats, res.Err, tc.want)
+			}
+			// Sets tried: the conflicts used, and one per successful write.
+			if got := tc.conflicts - st.Conflicts + len(st.M); got != tc.attempts {
+				t.Errorf("%d writes tried, want %d", got, tc.attempts)
+			}
+		})
+	}
+}
+
+// racing is a store where another worker writes the slot between this
+// worker's read and its first write.
+type racing struct {
+	propagation.Store
+	other func()
+}
+
+func (r *racing) Set(slot int, v []byte, cas uint32) error {
+	if f := r.other; f != nil {
+		r.other = nil
+		f()
+	}
+	return r.Store.Set(slot, v, cas)
+}
+
+// creationRefused is a host that takes no token for a key it does not have.
+type creationRefused struct{ *proptest.MemStore }
+
+func (s creationRefused) Set(slot int, v []byte, cas uint32) error {
+	if _, ok := s.M[propagation.SlotKey(slot)]; !ok && cas != 0 {
+		return propagation.ErrCasMismatch
+	}
+	return s.MemStore.Set(slot, v, cas)
+}
+
+// Two workers storing into one slot at once both keep their mapping: the
+// one that writes second finds a CAS conflict, re-reads and merges. That
+// holds for a slot that exists and for one neither has created yet (a write
+// of a slot found missing must not replace a slot another worker created
+// since), on a host that creates a missing key whatever the token (Envoy),
+// and on one that refuses a token for a missing key.
+func TestConcurrentStoresKeepBothMappings(t *testing.T) {
+	c := cfg(t, `{"role":"sidecar","lanes":["gray","blue"],"propagation":{"keys":["x-request-id"],"slots":1,"ways":4}}`)
+	sc := sidecarconf.Of(c).Sidecar
+	for _, tc := range []struct {
+		name     string
+		existing bool // the slot holds a mapping before both stores
+		store    func() propagation.Store
+		// CAS retries of the worker that writes first and of the one that
+		// writes second.
+		retries [2]int
+	}{
+		{"new slot", false, func() propagation.Store { return proptest.NewMemStore() }, [2]int{0, 1}},
+		{"existing slot", true, func() propagation.Store { return proptest.NewMemStore() }, [2]int{0, 1}},
+		{"new slot, strict tokens", false, func() propagation.Store { return &proptest.MemStore{M: map[string]proptest.MemEntry{}, Strict: true} }, [2]int{0, 1}},
+		// The first writer's token for the missing slot is refused: it
+		// writes without one.
+		{"new slot, a host refusing tokens for missing keys", false, func() propagation.Store { return creationRefused{proptest.NewMemStore()} }, [2]int{1, 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := tc.store()
+			if tc.existing {
+				sc.Inbound(req(c, "x-swimlane", "gray", "x-request-id", "z"), st, 0)
+			}
+			var other sidecar.Result
+			r := &racing{Store: st, other: func() { other = sc.Inbound(req(c, "x-swimlane", "blue", "x-request-id", "b"), st, 0) }}
+			res := sc.Inbound(req(c, "x-swimlane", "gray", "x-request-id", "a"), r, 0)
+			if res.Err != nil || other.Err != nil || res.Stored != 1 || other.Stored != 1 {
+				t.Fatalf("stores: %+v, %+v", res, other)
+			}
+			if got := [2]int{other.CASRetries, res.CASRetries}; got != tc.retries {
+				t.Errorf("CAS retries %v (first writer, second), want %v", got, tc.retries)
+			}
+			for id, want := range map[string]string{"a": "gray", "b": "blue"} {
+				if out := sc.Outbound(req(c, "x-request-id", id), st, 1); !out.Hit || c.Lanes.Name(out.Lane) != want {
+					t.Errorf("id %s: %+v, want %s", id, out, want)
+				}
+			}
+		})
 	}
 }
 

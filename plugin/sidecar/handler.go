@@ -19,8 +19,8 @@ type handler struct {
 	debug    *lane.Debug
 	c        *plugin.Counters
 	// The sidecar's own counters.
-	stored, hit, miss, expired, overwritten  plugin.Counter
-	retriesExhausted, noID, directionUnknown plugin.Counter
+	stored, hit, miss, expired, overwritten              plugin.Counter
+	casRetries, retriesExhausted, noID, directionUnknown plugin.Counter
 }
 
 func newHandler(cfg *config.Config, c *plugin.Counters) plugin.Handler {
@@ -36,6 +36,7 @@ func newHandler(cfg *config.Config, c *plugin.Counters) plugin.Handler {
 		{&h.stored, "lanedye.propagation.stored"}, {&h.hit, "lanedye.propagation.hit"},
 		{&h.miss, "lanedye.propagation.miss"}, {&h.expired, "lanedye.propagation.expired"},
 		{&h.overwritten, "lanedye.propagation.overwritten"},
+		{&h.casRetries, "lanedye.propagation.cas_retries"},
 		{&h.retriesExhausted, "lanedye.propagation.retries_exhausted"},
 		{&h.noID, "lanedye.propagation.no_id"}, {&h.directionUnknown, "lanedye.direction.unknown"},
 	} {
@@ -133,6 +134,7 @@ func (h *handler) write(s *plugin.Stream, r *request.Request, res *sidecar.Resul
 // count counts the propagation events of a request.
 func (h *handler) count(st *sidecar.Stats) {
 	h.c.Add(h.stored, uint64(st.Stored))
+	h.c.Add(h.casRetries, uint64(st.CASRetries))
 	for _, e := range [...]struct {
 		on bool
 		c  plugin.Counter

@@ -57,3 +57,43 @@ func TestHeadersSentTwice(t *testing.T) {
 		t.Errorf("forwarded route headers %q, want none (no fallback section)", got)
 	}
 }
+
+// The module counts every write it tries again after a CAS conflict in
+// lanedye.propagation.cas_retries, and a store it gives up in
+// retries_exhausted (its id still counts as stored: done or given up).
+// Conflicts come from the host on demand, as from a writer on another
+// worker.
+func TestCASRetriesCounted(t *testing.T) {
+	for _, tc := range []struct {
+		name                       string
+		conflicts                  int
+		stored, retries, exhausted uint64
+		restored                   bool
+	}{
+		{"no conflict", 0, 1, 0, 0, true},
+		{"two conflicts", 2, 1, 2, 0, true},
+		{"retries exhausted", 10, 1, 3, 1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in, err := mod.Hosted(t).NewInstance(context.Background(),
+				[]byte(`{"role":"sidecar","lanes":["gray"],"propagation":{"keys":["x-request-id"]}}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer in.Close()
+			in.CASConflicts = tc.conflicts
+			plugintest.Run(t, in, plugintest.Direction(1), plugintest.Req("svc-a", "/", "x-swimlane", "gray", "x-request-id", "r1"), nil)
+			in.CASConflicts = 0
+			out := plugintest.Run(t, in, plugintest.Direction(2), plugintest.Req("svc-b", "/", "x-request-id", "r1"), nil)
+			if got := len(get(out.Req, "x-swimlane")) == 1; got != tc.restored {
+				t.Errorf("lane restored %v, want %v", got, tc.restored)
+			}
+			for name, want := range map[string]uint64{"lanedye.propagation.stored": tc.stored,
+				"lanedye.propagation.cas_retries": tc.retries, "lanedye.propagation.retries_exhausted": tc.exhausted} {
+				if got := plugintest.HostCounter(t, in, name); got != want {
+					t.Errorf("%s = %d, want %d", name, got, want)
+				}
+			}
+		})
+	}
+}
