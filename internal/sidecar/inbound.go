@@ -22,7 +22,7 @@ const casCreate = math.MaxUint32
 
 // maxKeys is the most correlation ids read from one request; configurations
 // list at most the seven kinds plus custom headers, rarely more than three.
-const maxKeys = 8
+const maxKeys = propagation.MaxKeys
 
 // Inbound remembers the request's lane under every correlation id it
 // carries. now is unix milliseconds.
