@@ -22,6 +22,8 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte(`{"role":"sidecar","propagation":{"keys":["b3","sw8","header:x-corr"],"baggage":"lane"},"fallback":{"services":{"a":["x"]},"parents":{"x":"y"}},"lanes":["x","y"]}`))
 	f.Add([]byte(`{"role":"gateway","lanes":["g"],"rules":[{"name":"q","lane_from":"query:l","match":[{"query":{"a":{"regex":"[a-"}}}]}]}`))
+	f.Add([]byte(`{"role":"sidecar","lanes":["g"],"workload":{"lane_label":"lanedye.io/lane"},"lane_header":"x-l","fallback":{"route_header":"x-r"}}`))
+	f.Add([]byte(`{"role":"waypoint","lanes":["g"],"propagation":{"keys":["x-request-id","header:a"]},"baggage":"lane"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := parse(data)
 		if err != nil {
