@@ -11,7 +11,7 @@ import (
 
 // laneLabel is the pod label Istio copies to node.metadata.LABELS.
 func laneLabel(v string) plugintest.Property {
-	return plugintest.Property{Path: []string{"node", "metadata", "LABELS", "lanedye.io/lane"}, Value: v}
+	return plugintest.Property{Path: []string{"xds", "node", "metadata", "LABELS", "lanedye.io/lane"}, Value: v}
 }
 
 const workloadCfg = `{"role":"sidecar","lanes":["gray","dev-a"],"debug":true,"baggage":"lane",
