@@ -20,14 +20,15 @@ import (
 	"github.com/lanedye/lanedye/internal/istiocrd"
 )
 
-// loadCRDs reads the CRD schemas shipped in the istio.io/api module.
+// loadCRDs reads the CRD schemas shipped in go.mod's istio.io/api module,
+// and the Gateway API's (the ambient waypoint is a Gateway API Gateway).
 func loadCRDs(t *testing.T) *istiocrd.Schemas {
 	t.Helper()
 	s, err := istiocrd.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s
+	return s.With(loadGatewayAPI(t, gatewayAPI))
 }
 
 // manifests returns every YAML document under dir except kustomizations.
@@ -62,7 +63,7 @@ func TestManifestsValidate(t *testing.T) {
 			}
 		})
 	}
-	for _, k := range []string{"WasmPlugin", "Gateway", "VirtualService", "DestinationRule", "Deployment", "Service", "Namespace", "Telemetry", "IstioOperator"} {
+	for _, k := range []string{"WasmPlugin", "TrafficExtension", "Gateway", "VirtualService", "DestinationRule", "Deployment", "Service", "Namespace", "Telemetry", "IstioOperator"} {
 		if kinds[k] == 0 {
 			t.Errorf("no %s under deploy/", k)
 		}
@@ -157,6 +158,20 @@ spec:
   hosts: [a]
   http:
   - route: [{destination: {host: a, subset: 5}, weight: "x"}]
+`,
+		"waypoint Gateway without a class": `apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: waypoint}
+spec:
+  listeners: [{name: mesh, port: 15008, protocol: HBONE}]
+`,
+		"TrafficExtension with wasm and lua": `apiVersion: extensions.istio.io/v1alpha1
+kind: TrafficExtension
+metadata: {name: x}
+spec:
+  targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io, name: waypoint}]
+  wasm: {url: oci://r/lanedye-sidecar:1}
+  lua: {inlineCode: x}
 `,
 		"Deployment typo": `apiVersion: apps/v1
 kind: Deployment

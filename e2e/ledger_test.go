@@ -168,19 +168,26 @@ func (l *ledger) check(t *testing.T, envoys map[string]*envoy.Process) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		var diff []string
-		for deadline := time.Now().Add(8 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-			got, err := envoys[n].Lanedye(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
-			diff = counterDiff(got, l.want[n])
-			if len(diff) == 0 || time.Now().After(deadline) {
-				break
-			}
-		}
-		if len(diff) > 0 {
+		if _, diff := pollCounters(t, envoys[n], l.want[n]); len(diff) > 0 {
 			t.Errorf("%s /stats: %s", n, strings.Join(diff, "; "))
+		}
+	}
+}
+
+// pollCounters reads p's lanedye counters from its admin /stats until they
+// are want (absent from want: 0) or a few seconds have passed: counts
+// reach Envoy on the plugin's 1 s tick. It returns the last counters read
+// and how they differ from want.
+func pollCounters(t *testing.T, p *envoy.Process, want map[string]uint64) (map[string]uint64, []string) {
+	t.Helper()
+	for deadline := time.Now().Add(8 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		got, err := p.Lanedye(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		diff := counterDiff(got, want)
+		if len(diff) == 0 || time.Now().After(deadline) {
+			return got, diff
 		}
 	}
 }

@@ -12,7 +12,7 @@ import (
 // panics. The seed corpus (testdata/fuzz/FuzzValidate, the repository's
 // configurations) runs with every go test.
 func FuzzValidate(f *testing.F) {
-	for _, pattern := range []string{"deploy/plugins/*.yaml", "deploy/example/*.yaml", "testdata/*.json"} {
+	for _, pattern := range []string{"deploy/plugins/*.yaml", "deploy/example/*.yaml", "deploy/ambient/*.yaml", "deploy/ambient/*/*.yaml", "testdata/*.json"} {
 		files, _ := filepath.Glob(repo(pattern))
 		for _, name := range files {
 			if b, err := os.ReadFile(name); err == nil {

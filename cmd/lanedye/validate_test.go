@@ -65,7 +65,9 @@ func TestValidate(t *testing.T) {
 // consistent.
 func TestShippedDeployIsValid(t *testing.T) {
 	out, errs, code := lanedye(t, "", "validate", repo("deploy"))
-	if code != 0 || strings.Count(out, ": ok: ") != 2 || strings.Contains(out, "warning") {
+	// The gateway, the sidecar, and the ambient waypoint's TrafficExtension
+	// and WasmPlugin.
+	if code != 0 || strings.Count(out, ": ok: ") != 4 || strings.Count(out, ": ok: waypoint,") != 2 || strings.Contains(out, "warning") {
 		t.Errorf("exit %d\n%s%s", code, out, errs)
 	}
 }

@@ -19,6 +19,8 @@ type Hop struct {
 	Route string `json:"route,omitempty"`
 	// Baggage is the W3C baggage the application received.
 	Baggage string `json:"baggage,omitempty"`
+	// RequestID is the x-request-id the application received.
+	RequestID string `json:"request_id,omitempty"`
 }
 
 // Forwarding says which correlation header the applications copy to the
@@ -53,7 +55,8 @@ type App struct {
 }
 
 func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	hops := []Hop{{a.Service, a.Version, r.Header.Get(a.LaneHeader), r.Header.Get(a.RouteHeader), strings.Join(r.Header.Values("baggage"), ",")}}
+	hops := []Hop{{a.Service, a.Version, r.Header.Get(a.LaneHeader), r.Header.Get(a.RouteHeader),
+		strings.Join(r.Header.Values("baggage"), ","), r.Header.Get("x-request-id")}}
 	if a.Next != "" {
 		rest, err := a.call(r)
 		if err != nil {

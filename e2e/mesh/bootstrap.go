@@ -21,10 +21,10 @@ type Bootstrap struct {
 	Plugin    Plugin
 	Cert, Key string // the gateway's TLS certificate and key files
 	Node      string // the node id an xDS server knows this Envoy by
-	Lua       string // a Lua filter's source, run before lanedye; "" none
-	// Labels are the pod's labels, which Istio's agent writes to the
-	// proxy's node.metadata.LABELS (a sidecar's workload lane).
-	Labels map[string]string
+	// NodeLabels are node.metadata.LABELS, where Istio puts the labels of
+	// the proxy's pod (a workload's lane label).
+	NodeLabels map[string]string
+	Lua        string // a Lua filter's source, run before lanedye; "" none
 }
 
 // Listener is an HTTP listener with a route table.
@@ -37,6 +37,10 @@ type Listener struct {
 	// XFFTrustedHops > 0: the listener stands behind that many trusted
 	// proxies, as an ingress gateway behind a load balancer.
 	XFFTrustedHops int
+	// Tracing turns on the connection manager's tracing (no provider), as
+	// Istio's proxies have it: Envoy then records its tracing decision in
+	// the 15th character of a UUID x-request-id.
+	Tracing bool
 }
 
 // VirtualHost routes by exact header matches, then a default cluster.

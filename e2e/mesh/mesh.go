@@ -66,14 +66,17 @@ func Start(o Options) (*Mesh, error) {
 	var err error
 	for range 3 {
 		var m *Mesh
-		if m, err = start(o); err == nil || !portTaken(err) {
+		if m, err = start(o); err == nil || !PortTaken(err) {
 			return m, err
 		}
 	}
 	return nil, err
 }
 
-func portTaken(err error) bool {
+// PortTaken reports whether a start failed because a port drawn by
+// FreePort was taken before the bind: the start may then be retried on
+// new ports.
+func PortTaken(err error) bool {
 	return strings.Contains(strings.ToLower(err.Error()), "address already in use")
 }
 
@@ -129,7 +132,7 @@ func start(o Options) (*Mesh, error) {
 	jobs := []job{{"gateway", gateway, topo.Gateway, gatewayWasm}}
 	for _, i := range insts {
 		b := sidecars[i.Name()]
-		b.Labels = topo.Labels[i.Name()]
+		b.NodeLabels = topo.Labels[i.Name()]
 		jobs = append(jobs, job{i.Name(), b, topo.Sidecar, sidecarWasm})
 	}
 	procs := make([]*envoy.Process, len(jobs))

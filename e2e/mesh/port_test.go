@@ -45,8 +45,8 @@ func TestPortTaken(t *testing.T) {
 		{"other exit", errors.New("envoy gateway: exited: exit status 1\n[critical] unable to load wasm"), false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			if got := portTaken(c.err); got != c.want {
-				t.Fatalf("portTaken(%v) = %v, want %v", c.err, got, c.want)
+			if got := PortTaken(c.err); got != c.want {
+				t.Fatalf("PortTaken(%v) = %v, want %v", c.err, got, c.want)
 			}
 		})
 	}

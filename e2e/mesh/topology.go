@@ -46,23 +46,26 @@ type Topology struct {
 func LoadTopology(dir string) (*Topology, error) {
 	t := &Topology{Routes: map[string]Route{}, Services: map[string][]string{}, Next: map[string]string{},
 		Labels: map[string]map[string]string{}, secrets: map[string]string{}}
-	err := filepath.WalkDir(filepath.Join(dir, "deploy"), func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() || filepath.Ext(p) != ".yaml" || filepath.Base(p) == "kustomization.yaml" {
-			return err
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		for _, doc := range strings.Split(string(data), "\n---") {
-			if err := t.add([]byte(doc)); err != nil {
-				return fmt.Errorf("%s: %w", p, err)
+	// Only these two: deploy/ambient runs the same example without sidecars.
+	for _, sub := range []string{"plugins", "example"} {
+		err := filepath.WalkDir(filepath.Join(dir, "deploy", sub), func(p string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() || filepath.Ext(p) != ".yaml" || filepath.Base(p) == "kustomization.yaml" {
+				return err
 			}
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			for _, doc := range strings.Split(string(data), "\n---") {
+				if err := t.add([]byte(doc)); err != nil {
+					return fmt.Errorf("%s: %w", p, err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
 	}
 	t.GatewayEnv = map[string]string{}
 	for _, k := range t.hostEnv {
@@ -137,7 +140,11 @@ func (t *Topology) addPlugin(m *manifest) {
 		}
 	}
 	_ = json.Unmarshal(m.Spec.PluginConfig, &cfg)
-	if cfg.Role == "gateway" {
+	switch cfg.Role {
+	case "sidecar":
+		t.Sidecar = m.Spec.PluginConfig
+		t.RouteHeader = cmp.Or(cfg.Fallback.RouteHeader, "x-lane-route")
+	case "gateway":
 		t.Gateway = m.Spec.PluginConfig
 		t.LaneHeader = cmp.Or(cfg.LaneHeader, "x-swimlane")
 		for _, e := range m.Spec.VMConfig.Env {
@@ -145,10 +152,9 @@ func (t *Topology) addPlugin(m *manifest) {
 				t.hostEnv = append(t.hostEnv, e.Name)
 			}
 		}
-		return
 	}
-	t.Sidecar = m.Spec.PluginConfig
-	t.RouteHeader = cmp.Or(cfg.Fallback.RouteHeader, "x-lane-route")
+	// Other roles (the waypoint of deploy/ambient) are not part of this
+	// mesh.
 }
 
 func (t *Topology) addRoutes(m *manifest) {

@@ -3,6 +3,8 @@
 // istio.io/api module (structural schema, CEL rules, unknown fields),
 // Deployments, Services, Namespaces and Secrets by strict decoding, and the
 // meshConfig of an IstioOperator overlay against Istio's MeshConfig API.
+// CRDs of other releases (an older istio.io/api, the Gateway API's) load
+// from the modules that ship them, fetched by the go command.
 //
 // It is a test helper: it finds istio.io/api through the go command, so it
 // works only where the module's source is at hand. Production code does not
@@ -12,6 +14,7 @@ package istiocrd
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -46,27 +49,101 @@ type schema struct {
 // "group/version, Kind".
 type Schemas struct{ crds map[string]schema }
 
+// istioCRDs is where an istio.io/api module ships its CRDs.
+const istioCRDs = "kubernetes/customresourcedefinitions.gen.yaml"
+
 // Load reads the CRDs shipped in the istio.io/api module of this build.
 func Load() (*Schemas, error) {
 	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "istio.io/api").Output()
 	if err != nil {
 		return nil, fmt.Errorf("locating istio.io/api: %w", err)
 	}
-	path := filepath.Join(strings.TrimSpace(string(out)), "kubernetes", "customresourcedefinitions.gen.yaml")
-	data, err := os.ReadFile(path)
+	return loadIstio(filepath.Join(strings.TrimSpace(string(out)), istioCRDs))
+}
+
+// LoadIstio reads the CRDs of the istio.io/api module at version, another
+// Istio release than this build's: the go command fetches it into the
+// module cache (through GOPROXY) when it is not there yet. go.mod does not
+// change.
+func LoadIstio(version string) (*Schemas, error) {
+	dir, err := ModuleDir("istio.io/api", version)
 	if err != nil {
 		return nil, err
 	}
-	s := &Schemas{crds: map[string]schema{}}
-	for _, doc := range SplitYAML(data) {
-		if err := s.add(doc); err != nil {
-			return nil, err
-		}
+	return loadIstio(filepath.Join(dir, istioCRDs))
+}
+
+func loadIstio(path string) (*Schemas, error) {
+	s, err := LoadFiles(path)
+	if err != nil {
+		return nil, err
 	}
 	if len(s.crds) < 10 {
 		return nil, fmt.Errorf("only %d CRD versions in %s", len(s.crds), path)
 	}
 	return s, nil
+}
+
+// LoadGatewayAPI reads the standard-channel CRDs of the Kubernetes Gateway
+// API (sigs.k8s.io/gateway-api) at version, fetched like LoadIstio's.
+func LoadGatewayAPI(version string) (*Schemas, error) {
+	dir, err := ModuleDir("sigs.k8s.io/gateway-api", version)
+	if err != nil {
+		return nil, err
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "config", "crd", "standard", "*.yaml")) // the pattern is well formed
+	if len(files) == 0 {
+		return nil, fmt.Errorf("no CRDs under %s/config/crd/standard", dir)
+	}
+	return LoadFiles(files...)
+}
+
+// ModuleDir returns the directory of module path at version in the module
+// cache, downloading it (go mod download) when it is missing.
+func ModuleDir(path, version string) (string, error) {
+	mv := path + "@" + version
+	out, err := exec.Command("go", "mod", "download", "-json", mv).Output()
+	var mod struct{ Dir, Error string }
+	_ = json.Unmarshal(out, &mod) // on failure too, the go command says why in Error
+	switch {
+	case mod.Error != "":
+		return "", fmt.Errorf("go mod download %s: %s (it needs the module cache or GOPROXY)", mv, mod.Error)
+	case err != nil:
+		return "", fmt.Errorf("go mod download %s (it needs the module cache or GOPROXY): %w", mv, err)
+	case mod.Dir == "":
+		return "", fmt.Errorf("go mod download %s: no directory in %q", mv, out)
+	}
+	return mod.Dir, nil
+}
+
+// LoadFiles reads the CRDs in the files given; documents of other kinds are
+// skipped.
+func LoadFiles(paths ...string) (*Schemas, error) {
+	s := &Schemas{crds: map[string]schema{}}
+	for _, path := range paths {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		for _, doc := range SplitYAML(data) {
+			if err := s.add(doc); err != nil {
+				return nil, fmt.Errorf("%s: %w", path, err)
+			}
+		}
+	}
+	return s, nil
+}
+
+// With returns the schemas of s and of others; a kind in several comes
+// from the last that has it.
+func (s *Schemas) With(others ...*Schemas) *Schemas {
+	out := &Schemas{crds: map[string]schema{}}
+	for _, x := range append([]*Schemas{s}, others...) {
+		for k, v := range x.crds {
+			out.crds[k] = v
+		}
+	}
+	return out
 }
 
 // add compiles the versions of one CRD; documents of other kinds are skipped.

@@ -122,7 +122,7 @@ func StartPlugin(t *testing.T, vm types.VMContext, cfg string, props ...Property
 }
 
 // Property is a host property a plugin reads at start, e.g. the path
-// "node", "metadata", "LABELS", "lanedye.io/lane".
+// "xds", "node", "metadata", "LABELS", "lanedye.io/lane".
 type Property struct {
 	Path  []string
 	Value string
