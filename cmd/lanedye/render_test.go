@@ -114,3 +114,21 @@ func TestRenderFallbackMatchesTheShippedTable(t *testing.T) {
 		t.Errorf("render fallback: %v\nshipped: %v", got.Services, want)
 	}
 }
+
+// render reads the sidecar TrafficExtension (Istio >= 1.30) as it reads
+// the WasmPlugin: the same resources, the namespace taken from its
+// metadata.
+func TestRenderReadsTheTrafficExtension(t *testing.T) {
+	wp, errs, code := lanedye(t, "", "render", "-f", repo("deploy/plugins/wasmplugin-sidecar.yaml"))
+	if code != 0 {
+		t.Fatalf("WasmPlugin: exit %d: %s", code, errs)
+	}
+	te, errs, code := lanedye(t, "", "render", "-f", repo("deploy/plugins/trafficextension/trafficextension-sidecar.yaml"))
+	if code != 0 {
+		t.Fatalf("TrafficExtension: exit %d: %s", code, errs)
+	}
+	body := func(s string) string { _, rest, _ := strings.Cut(s, "\n"); return rest } // after the "# Rendered ... from FILE" line
+	if !strings.Contains(te, "namespace: lanedye-demo") || body(te) != body(wp) {
+		t.Errorf("render of the TrafficExtension:\n%s\nof the WasmPlugin:\n%s", te, wp)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 
 	"sigs.k8s.io/yaml"
@@ -39,13 +40,19 @@ type Topology struct {
 	Labels  map[string]map[string]string
 	secrets map[string]string
 	hostEnv []string
+	// plugins counts the WasmPlugins by role; extensions are the
+	// pluginConfigs of the TrafficExtensions (Istio >= 1.30) by role, each
+	// the equivalent of a WasmPlugin, never applied beside it.
+	plugins    map[string]int
+	extensions map[string][]json.RawMessage
 }
 
 // LoadTopology reads deploy/plugins and deploy/example under dir (the
 // repository root).
 func LoadTopology(dir string) (*Topology, error) {
 	t := &Topology{Routes: map[string]Route{}, Services: map[string][]string{}, Next: map[string]string{},
-		Labels: map[string]map[string]string{}, secrets: map[string]string{}}
+		Labels: map[string]map[string]string{}, secrets: map[string]string{},
+		plugins: map[string]int{}, extensions: map[string][]json.RawMessage{}}
 	err := filepath.WalkDir(filepath.Join(dir, "deploy"), func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() || filepath.Ext(p) != ".yaml" || filepath.Base(p) == "kustomization.yaml" {
 			return err
@@ -75,6 +82,20 @@ func LoadTopology(dir string) (*Topology, error) {
 	if t.Gateway == nil || t.Sidecar == nil || t.GatewayHost == "" {
 		return nil, errors.New("deploy/ lacks the gateway or sidecar WasmPlugin or the gateway VirtualService")
 	}
+	for _, role := range []string{"gateway", "sidecar"} {
+		if n := t.plugins[role]; n != 1 {
+			return nil, fmt.Errorf("deploy/ has %d %s WasmPlugins, want 1", n, role)
+		}
+		mine := t.Gateway
+		if role == "sidecar" {
+			mine = t.Sidecar
+		}
+		for _, pc := range t.extensions[role] {
+			if !sameJSON(pc, mine) {
+				return nil, fmt.Errorf("deploy/: a %s TrafficExtension's pluginConfig differs from the WasmPlugin's", role)
+			}
+		}
+	}
 	return t, nil
 }
 
@@ -84,7 +105,10 @@ type manifest struct {
 	StringData map[string]string `json:"stringData"`
 	Spec       struct {
 		PluginConfig json.RawMessage `json:"pluginConfig"`
-		VMConfig     struct {
+		Wasm         struct {
+			PluginConfig json.RawMessage `json:"pluginConfig"`
+		}
+		VMConfig struct {
 			Env []struct{ Name, ValueFrom string }
 		} `json:"vmConfig"`
 		Hosts    []string
@@ -116,6 +140,11 @@ func (t *Topology) add(doc []byte) error {
 	switch m.Kind {
 	case "WasmPlugin":
 		t.addPlugin(&m)
+	case "TrafficExtension":
+		if m.Spec.Wasm.PluginConfig != nil {
+			role := roleOf(m.Spec.Wasm.PluginConfig)
+			t.extensions[role] = append(t.extensions[role], m.Spec.Wasm.PluginConfig)
+		}
 	case "VirtualService":
 		t.addRoutes(&m)
 	case "Deployment":
@@ -137,6 +166,7 @@ func (t *Topology) addPlugin(m *manifest) {
 		}
 	}
 	_ = json.Unmarshal(m.Spec.PluginConfig, &cfg)
+	t.plugins[roleOf(m.Spec.PluginConfig)]++
 	if cfg.Role == "gateway" {
 		t.Gateway = m.Spec.PluginConfig
 		t.LaneHeader = cmp.Or(cfg.LaneHeader, "x-swimlane")
@@ -191,4 +221,24 @@ func (t *Topology) addDeployment(m *manifest) {
 			}
 		}
 	}
+}
+
+// roleOf is a pluginConfig's role as the mesh runs it: gateway, or the
+// sidecar module's (sidecar, waypoint).
+func roleOf(pc json.RawMessage) string {
+	var cfg struct{ Role string }
+	_ = json.Unmarshal(pc, &cfg)
+	if cfg.Role == "gateway" {
+		return "gateway"
+	}
+	return "sidecar"
+}
+
+// sameJSON reports whether two JSON documents hold the same value.
+func sameJSON(a, b json.RawMessage) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	return reflect.DeepEqual(x, y)
 }
