@@ -62,10 +62,16 @@ func TestValidate(t *testing.T) {
 }
 
 // make test runs this on deploy/: every configuration there is valid and
-// consistent.
+// consistent, each plugin as a WasmPlugin and as a TrafficExtension.
 func TestShippedDeployIsValid(t *testing.T) {
 	out, errs, code := lanedye(t, "", "validate", repo("deploy"))
-	if code != 0 || strings.Count(out, ": ok: ") != 2 || strings.Contains(out, "warning") {
+	if code != 0 || strings.Count(out, ": ok: ") != 4 || strings.Contains(out, "warning") {
 		t.Errorf("exit %d\n%s%s", code, out, errs)
+	}
+	for _, f := range []string{"wasmplugin-gateway.yaml: ok: gateway", "wasmplugin-sidecar.yaml: ok: sidecar",
+		"trafficextension/trafficextension-gateway.yaml: ok: gateway", "trafficextension/trafficextension-sidecar.yaml: ok: sidecar"} {
+		if !strings.Contains(out, "/deploy/plugins/"+f) {
+			t.Errorf("no %q in\n%s", f, out)
+		}
 	}
 }
