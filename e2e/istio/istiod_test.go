@@ -1,0 +1,191 @@
+package istioe2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	"google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+
+	v3 "istio.io/istio/pilot/pkg/xds/v3"
+	"istio.io/istio/pilot/test/xds"
+	"istio.io/istio/pkg/util/sets"
+	"istio.io/istio/pkg/wasm"
+)
+
+// istiod is Istio's discovery server (pilot/test/xds's fake: istiod's
+// config pipeline on an in-memory config store and a fake Kubernetes API),
+// serving ADS on a real TCP address.
+type istiod struct {
+	*xds.FakeDiscoveryServer
+	Addr string
+}
+
+// startIstiod loads Istio configuration (configs: YAML of Istio resources)
+// and Kubernetes objects (kube: YAML) and listens on addr.
+func startIstiod(t *testing.T, addr, configs, kube string) *istiod {
+	t.Helper()
+	var bound string
+	s := xds.NewFakeDiscoveryServer(t, xds.FakeOptions{
+		ConfigString:           configs,
+		KubernetesObjectString: kube,
+		ListenerBuilder: func() (net.Listener, error) {
+			l, err := net.Listen("tcp", addr)
+			if err == nil {
+				bound = l.Addr().String()
+			}
+			return l, err
+		},
+		// istiod's default debounce: pushes batch config changes as in a
+		// real control plane.
+		DebounceTime: 100 * time.Millisecond,
+	})
+	return &istiod{FakeDiscoveryServer: s, Addr: bound}
+}
+
+// agent stands in for istio-agent's xDS proxy in front of one Envoy: it
+// forwards the Envoy's ADS stream to istiod and istiod's responses back,
+// and rewrites every ECDS response with Istio's Wasm module cache as
+// istio-agent does (pkg/istio-agent/xds_proxy.go, rewriteAndForward): the
+// remote (oci://) module is fetched through wasm.LocalFileCache and the
+// filter's code source becomes the local file; a failed conversion is
+// NACKed to istiod. No certificates, no SDS: the mesh here runs plaintext.
+type agent struct {
+	Addr  string
+	cache *wasm.LocalFileCache
+	mu    sync.Mutex
+	// converted counts the ECDS responses rewritten, failed those NACKed.
+	converted, failed int
+	lastErr           error
+}
+
+// startAgent listens on addr and proxies to istiod at upstream. registry is
+// the test registry's host:port, which the agent reaches over plain HTTP
+// (WASM_INSECURE_REGISTRIES).
+func startAgent(t *testing.T, addr, upstream, registry, cacheDir string) *agent {
+	t.Helper()
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// istio-agent's cache lives in the proxy's data directory, which exists.
+	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	a := &agent{Addr: l.Addr().String(), cache: wasm.NewLocalFileCache(cacheDir, wasm.Options{
+		InsecureRegistries:    sets.New(registry),
+		PurgeInterval:         wasm.DefaultPurgeInterval,
+		ModuleExpiry:          wasm.DefaultModuleExpiry,
+		HTTPRequestTimeout:    wasm.DefaultHTTPRequestTimeout,
+		HTTPRequestMaxRetries: wasm.DefaultHTTPRequestMaxRetries,
+	})}
+	srv := grpc.NewServer()
+	discovery.RegisterAggregatedDiscoveryServiceServer(srv, &adsProxy{a: a, upstream: upstream})
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(func() {
+		srv.Stop()
+		a.cache.Cleanup()
+	})
+	return a
+}
+
+func (a *agent) stats() (converted, failed int, last error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.converted, a.failed, a.lastErr
+}
+
+type adsProxy struct {
+	discovery.UnimplementedAggregatedDiscoveryServiceServer
+	a        *agent
+	upstream string
+}
+
+func (p *adsProxy) StreamAggregatedResources(down discovery.AggregatedDiscoveryService_StreamAggregatedResourcesServer) error {
+	conn, err := grpc.NewClient(p.upstream, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithCancel(down.Context())
+	defer cancel()
+	up, err := discovery.NewAggregatedDiscoveryServiceClient(conn).StreamAggregatedResources(ctx)
+	if err != nil {
+		return err
+	}
+	var sendUp sync.Mutex
+	errc := make(chan error, 2)
+	go func() { // Envoy -> istiod
+		for {
+			req, err := down.Recv()
+			if err != nil {
+				errc <- err
+				return
+			}
+			sendUp.Lock()
+			err = up.Send(req)
+			sendUp.Unlock()
+			if err != nil {
+				errc <- err
+				return
+			}
+		}
+	}()
+	go func() { // istiod -> Envoy
+		var ecdsAcked string
+		for {
+			resp, err := up.Recv()
+			if err != nil {
+				errc <- err
+				return
+			}
+			if resp.GetTypeUrl() == v3.ExtensionConfigurationType {
+				if err := wasm.MaybeConvertWasmExtensionConfig(resp.Resources, p.a.cache); err != nil {
+					p.a.record(err)
+					sendUp.Lock()
+					err = up.Send(&discovery.DiscoveryRequest{VersionInfo: ecdsAcked, TypeUrl: resp.TypeUrl, ResponseNonce: resp.Nonce,
+						ErrorDetail: &status.Status{Code: int32(codes.Internal), Message: err.Error()}})
+					sendUp.Unlock()
+					if err != nil {
+						errc <- err
+						return
+					}
+					continue
+				}
+				p.a.record(nil)
+				ecdsAcked = resp.VersionInfo
+			}
+			if err := down.Send(resp); err != nil {
+				errc <- err
+				return
+			}
+		}
+	}()
+	err = <-errc
+	if errors.Is(err, io.EOF) || strings.Contains(fmt.Sprint(err), "context canceled") {
+		return nil
+	}
+	return err
+}
+
+func (a *agent) record(err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if err != nil {
+		a.failed++
+		a.lastErr = err
+		return
+	}
+	a.converted++
+}
