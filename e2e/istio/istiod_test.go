@@ -33,20 +33,25 @@ type istiod struct {
 }
 
 // startIstiod loads Istio configuration (configs: YAML of Istio resources)
-// and Kubernetes objects (kube: YAML) and listens on addr.
+// and Kubernetes objects (kube: YAML) and listens on addr (TCP), or in
+// memory for ConnectADS alone when addr is "".
 func startIstiod(t *testing.T, addr, configs, kube string) *istiod {
 	t.Helper()
 	var bound string
-	s := xds.NewFakeDiscoveryServer(t, xds.FakeOptions{
-		ConfigString:           configs,
-		KubernetesObjectString: kube,
-		ListenerBuilder: func() (net.Listener, error) {
+	var listen func() (net.Listener, error)
+	if addr != "" {
+		listen = func() (net.Listener, error) {
 			l, err := net.Listen("tcp", addr)
 			if err == nil {
 				bound = l.Addr().String()
 			}
 			return l, err
-		},
+		}
+	}
+	s := xds.NewFakeDiscoveryServer(t, xds.FakeOptions{
+		ConfigString:           configs,
+		KubernetesObjectString: kube,
+		ListenerBuilder:        listen,
 		// istiod's default debounce: pushes batch config changes as in a
 		// real control plane.
 		DebounceTime: 100 * time.Millisecond,
