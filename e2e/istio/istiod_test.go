@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	v3 "istio.io/istio/pilot/pkg/xds/v3"
+	"istio.io/istio/pilot/pkg/config/kube/crd"
 	"istio.io/istio/pilot/test/xds"
 	"istio.io/istio/pkg/util/sets"
 	"istio.io/istio/pkg/wasm"
@@ -48,8 +49,21 @@ func startIstiod(t *testing.T, addr, configs, kube string) *istiod {
 			return l, err
 		}
 	}
+	parsed, _, err := crd.ParseInputs(configs)
+	if err != nil {
+		t.Fatalf("Istio cannot read the configuration: %v", err)
+	}
+	now := time.Now()
+	for i := range parsed {
+		// As Istio's Kubernetes config controller stores every resource:
+		// with the cluster's domain suffix, which resolves the short hosts
+		// of VirtualServices ("payment" in namespace lanedye-demo is
+		// payment.lanedye-demo.svc.cluster.local, not payment.lanedye-demo).
+		parsed[i].Domain = "cluster.local"
+		parsed[i].CreationTimestamp = now
+	}
 	s := xds.NewFakeDiscoveryServer(t, xds.FakeOptions{
-		ConfigString:           configs,
+		Configs:                parsed,
 		KubernetesObjectString: kube,
 		ListenerBuilder:        listen,
 		// istiod's default debounce: pushes batch config changes as in a

@@ -147,8 +147,9 @@ func startMesh(t *testing.T, o meshOptions) *istioMesh {
 		}
 	}
 	if len(failures) > 0 {
-		t.Fatalf("Envoy on Istio's configuration (files in %s):\n%s", dir, failures)
+		t.Fatalf("Envoy on Istio's configuration (files in %s, istiod's log %s):\n%s", dir, istiodLog, failures)
 	}
+	m.waitLoaded(t, 2*time.Minute)
 	return m
 }
 
@@ -210,19 +211,4 @@ func istioConfigs(t *testing.T, root string, o meshOptions, objs []obj, apps []w
 		out = o.Edit(out)
 	}
 	return marshalAll(t, out)
-}
-
-func TestSmoke(t *testing.T) {
-	m := startMesh(t, meshOptions{API: wasmPluginAPI})
-	req, _ := http.NewRequest(http.MethodGet, m.GatewayURL+"/", nil)
-	req.Host = "myapp.example.com"
-	req.Header.Set("x-user-id", "12340")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b := make([]byte, 4096)
-	n, _ := resp.Body.Read(b)
-	t.Logf("%d %s %s", resp.StatusCode, resp.Header, b[:n])
 }
