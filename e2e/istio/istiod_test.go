@@ -18,8 +18,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 
-	v3 "istio.io/istio/pilot/pkg/xds/v3"
 	"istio.io/istio/pilot/pkg/config/kube/crd"
+	v3 "istio.io/istio/pilot/pkg/xds/v3"
 	"istio.io/istio/pilot/test/xds"
 	"istio.io/istio/pkg/util/sets"
 	"istio.io/istio/pkg/wasm"
