@@ -125,8 +125,14 @@ type failoverResult struct {
 }
 
 func (r failoverResult) String() string {
-	return fmt.Sprintf("%d gray requests, %d failed (%d of them 5xx); on payment-base %v after the endpoint went not ready, back on payment-gray %v after it was ready; per phase %v",
-		r.sent, r.failed, r.status5xx, r.toBase.Round(time.Millisecond), r.toGray.Round(time.Millisecond), r.byPhase)
+	after := func(d time.Duration) string {
+		if d < 0 {
+			return "never"
+		}
+		return d.Round(time.Millisecond).String() + " after"
+	}
+	return fmt.Sprintf("%d gray requests, %d failed (%d of them 5xx); on payment-base %s the endpoint went not ready, back on payment-gray %s it was ready; per phase %v",
+		r.sent, r.failed, r.status5xx, after(r.toBase), after(r.toGray), r.byPhase)
 }
 
 // event is one request's outcome: "gray" or "base" (payment's version that
