@@ -147,6 +147,9 @@ type workload struct {
 	Labels          map[string]string
 	IP              string // the pod IP: the sidecar's inbound listener, the app at AppPort
 	EgressIP        string // the sidecar's outbound listener (captureMode NONE)
+	// Bare is a replica without a sidecar: its application listens on
+	// the pod IP's ServicePort itself (see meshOptions.Replicas).
+	Bare bool
 }
 
 // AppPort is where each application listens on its pod IP; each Sidecar's
@@ -178,6 +181,22 @@ func workloads(objs []obj, s subnet) (gw workload, apps []workload) {
 			Service: labels["app"], Version: labels["version"], Labels: labels, IP: s.ip(11 + i), EgressIP: s.ip(111 + i)})
 	}
 	return gw, apps
+}
+
+// addReplicas adds n bare replicas of the Deployment "service-version" to
+// apps, numbered from host 61 of the subnet.
+func addReplicas(apps []workload, s subnet, replicas map[string]int) []workload {
+	next := 61
+	for _, a := range append([]workload(nil), apps...) {
+		for i := 1; i <= replicas[a.Service+"-"+a.Version]; i++ {
+			r := a
+			r.Name = fmt.Sprintf("%s-%d", strings.TrimSuffix(a.Name, "-0"), i)
+			r.IP, r.EgressIP, r.Bare = s.ip(next), "", true
+			next++
+			apps = append(apps, r)
+		}
+	}
+	return apps
 }
 
 // kubeObjects are the fake Kubernetes API's objects: the example's
@@ -234,6 +253,9 @@ func endpointSlice(svc, ns, portName string, port int, ws []workload) obj {
 func sidecars(apps []workload) []obj {
 	var out []obj
 	for _, a := range apps {
+		if a.Bare {
+			continue
+		}
 		out = append(out, obj{"apiVersion": "networking.istio.io/v1", "kind": "Sidecar",
 			"metadata": map[string]any{"name": a.Service + "-" + a.Version, "namespace": a.Namespace},
 			"spec": map[string]any{

@@ -40,6 +40,10 @@ type meshOptions struct {
 	RenderArgs []string
 	// Edit, when set, changes the configuration before istiod loads it.
 	Edit func([]obj) []obj
+	// Replicas adds replicas without a sidecar to Deployments
+	// ("payment-gray": 2): more endpoints of a subset, each its bare
+	// application on its pod IP.
+	Replicas map[string]int
 }
 
 // app is an example application with a switch that makes it fail.
@@ -78,6 +82,7 @@ func startMesh(t *testing.T, o meshOptions) *istioMesh {
 
 	objs := kustomize(t, root, o.API.kustomization())
 	gw, apps := workloads(objs, s)
+	apps = addReplicas(apps, s, o.Replicas)
 	gatewayPort, err := mesh.FreePort()
 	if err != nil {
 		t.Fatal(err)
@@ -102,6 +107,14 @@ func startMesh(t *testing.T, o meshOptions) *istioMesh {
 	for _, w := range apps {
 		a := &app{App: mesh.App{Service: w.Service, Version: w.Version, LaneHeader: topo.LaneHeader, RouteHeader: topo.RouteHeader,
 			Next: topo.Next[w.Service], Egress: fmt.Sprintf("%s:%d", w.EgressIP, ServicePort), Forward: mesh.ForwardRequestID, Client: client}}
+		if w.Bare {
+			if a.Next != "" {
+				t.Fatalf("a bare replica of %s would call %s without a sidecar", w.Name, a.Next)
+			}
+			serve(t, fmt.Sprintf("%s:%d", w.IP, ServicePort), a)
+			m.Apps[w.Name] = a
+			continue
+		}
 		serve(t, fmt.Sprintf("%s:%d", w.IP, AppPort), a)
 		m.Apps[w.Service+"-"+w.Version] = a
 	}
@@ -112,7 +125,9 @@ func startMesh(t *testing.T, o meshOptions) *istioMesh {
 	}
 	jobs := []job{{gw, filepath.Join(root, "build", "lanedye-gateway.wasm")}}
 	for _, w := range apps {
-		jobs = append(jobs, job{w, filepath.Join(root, "build", "lanedye-sidecar.wasm")})
+		if !w.Bare {
+			jobs = append(jobs, job{w, filepath.Join(root, "build", "lanedye-sidecar.wasm")})
+		}
 	}
 	procs := make([]*envoy.Process, len(jobs))
 	var wg sync.WaitGroup

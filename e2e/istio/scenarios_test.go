@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -109,7 +110,8 @@ func (b *browser) get(path string, fwd mesh.Forwarding, kv ...string) (*http.Res
 		b.cookies[c.Name] = c.Value
 	}
 	if resp.StatusCode != http.StatusOK {
-		return resp, nil, fmt.Errorf("status %d", resp.StatusCode)
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return resp, nil, fmt.Errorf("status %d: %s", resp.StatusCode, strings.TrimSpace(string(body)))
 	}
 	var hops []mesh.Hop
 	err = json.NewDecoder(resp.Body).Decode(&hops)
