@@ -101,8 +101,8 @@ $(GOLANGCI_LINT):
 # deploy/ and serving real Envoys over ADS, once with WasmPlugins and once
 # with TrafficExtensions; lane fallback on unhealthy endpoints through
 # Istio's translation. A cold build takes long (docs/istio.md).
-istio-e2e: build image envoy
-	cd e2e/istio && $(GO) mod tidy -diff && $(GO) vet ./...
+istio-e2e: build image envoy $(GOLANGCI_LINT)
+	cd e2e/istio && $(GO) mod tidy -diff && $(GO) vet ./... && ../../$(GOLANGCI_LINT) run ./...
 	cd e2e/istio && $(GO) test -count=1 -timeout 40m -v ./...
 
 # Native decision benchmarks, the module's per-request cost in a wazero host

@@ -229,6 +229,11 @@ func (m *istioMesh) failover(t *testing.T, wait bool) failoverResult {
 	<-done
 	tEnd := time.Now()
 
+	return analyse(evs, tNotReady, tRemoved, tReady, tEnd, grayWhileDown)
+}
+
+// analyse sums up the requests of a failover run by phase.
+func analyse(evs []event, tNotReady, tRemoved, tReady, tEnd time.Time, grayWhileDown int) failoverResult {
 	r := failoverResult{byPhase: map[string]map[string]int{}, grayWhileDown: grayWhileDown, toBase: -1, toGray: -1}
 	if at := settledAt(evs, tNotReady, tRemoved, "base"); !at.IsZero() {
 		r.toBase = at.Sub(tNotReady)

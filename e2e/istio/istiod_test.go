@@ -143,59 +143,69 @@ func (p *adsProxy) StreamAggregatedResources(down discovery.AggregatedDiscoveryS
 	if err != nil {
 		return err
 	}
-	var sendUp sync.Mutex
+	s := &adsStream{a: p.a, down: down, up: up}
 	errc := make(chan error, 2)
-	go func() { // Envoy -> istiod
-		for {
-			req, err := down.Recv()
-			if err != nil {
-				errc <- err
-				return
-			}
-			sendUp.Lock()
-			err = up.Send(req)
-			sendUp.Unlock()
-			if err != nil {
-				errc <- err
-				return
-			}
-		}
-	}()
-	go func() { // istiod -> Envoy
-		var ecdsAcked string
-		for {
-			resp, err := up.Recv()
-			if err != nil {
-				errc <- err
-				return
-			}
-			if resp.GetTypeUrl() == v3.ExtensionConfigurationType {
-				if err := wasm.MaybeConvertWasmExtensionConfig(resp.Resources, p.a.cache); err != nil {
-					p.a.record(err)
-					sendUp.Lock()
-					err = up.Send(&discovery.DiscoveryRequest{VersionInfo: ecdsAcked, TypeUrl: resp.TypeUrl, ResponseNonce: resp.Nonce,
-						ErrorDetail: &status.Status{Code: int32(codes.Internal), Message: err.Error()}})
-					sendUp.Unlock()
-					if err != nil {
-						errc <- err
-						return
-					}
-					continue
-				}
-				p.a.record(nil)
-				ecdsAcked = resp.VersionInfo
-			}
-			if err := down.Send(resp); err != nil {
-				errc <- err
-				return
-			}
-		}
-	}()
+	go func() { errc <- s.requests() }()
+	go func() { errc <- s.responses() }()
 	err = <-errc
 	if errors.Is(err, io.EOF) || strings.Contains(fmt.Sprint(err), "context canceled") {
 		return nil
 	}
 	return err
+}
+
+// adsStream is one Envoy's stream through the agent.
+type adsStream struct {
+	a      *agent
+	down   discovery.AggregatedDiscoveryService_StreamAggregatedResourcesServer
+	up     discovery.AggregatedDiscoveryService_StreamAggregatedResourcesClient
+	sendUp sync.Mutex
+}
+
+func (s *adsStream) toIstiod(req *discovery.DiscoveryRequest) error {
+	s.sendUp.Lock()
+	defer s.sendUp.Unlock()
+	return s.up.Send(req)
+}
+
+// requests forwards Envoy's requests to istiod.
+func (s *adsStream) requests() error {
+	for {
+		req, err := s.down.Recv()
+		if err != nil {
+			return err
+		}
+		if err := s.toIstiod(req); err != nil {
+			return err
+		}
+	}
+}
+
+// responses forwards istiod's responses to Envoy, ECDS rewritten.
+func (s *adsStream) responses() error {
+	var ecdsAcked string
+	for {
+		resp, err := s.up.Recv()
+		if err != nil {
+			return err
+		}
+		if resp.GetTypeUrl() == v3.ExtensionConfigurationType {
+			if err := wasm.MaybeConvertWasmExtensionConfig(resp.Resources, s.a.cache); err != nil {
+				s.a.record(err)
+				nack := &discovery.DiscoveryRequest{VersionInfo: ecdsAcked, TypeUrl: resp.TypeUrl, ResponseNonce: resp.Nonce,
+					ErrorDetail: &status.Status{Code: int32(codes.Internal), Message: err.Error()}}
+				if err := s.toIstiod(nack); err != nil {
+					return err
+				}
+				continue
+			}
+			s.a.record(nil)
+			ecdsAcked = resp.VersionInfo
+		}
+		if err := s.down.Send(resp); err != nil {
+			return err
+		}
+	}
 }
 
 func (a *agent) record(err error) {

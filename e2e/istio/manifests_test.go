@@ -2,7 +2,6 @@ package istioe2e
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -267,10 +266,4 @@ func sidecars(apps []workload) []obj {
 			}})
 	}
 	return out
-}
-
-// asJSON is v as compact JSON.
-func asJSON(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
 }
