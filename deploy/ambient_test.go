@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"sigs.k8s.io/kustomize/api/krusty"
-	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
 
 	"github.com/lanedye/lanedye/internal/config"
@@ -72,20 +70,6 @@ func loadRelease(t *testing.T, r istioRelease) *istiocrd.Schemas {
 	return s.With(loadGatewayAPI(t, r.gatewayAPI))
 }
 
-// kustomize renders the kustomization in dir.
-func kustomize(t *testing.T, dir string) [][]byte {
-	t.Helper()
-	m, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), dir)
-	if err != nil {
-		t.Fatalf("kustomize %s: %v", dir, err)
-	}
-	out, err := m.AsYaml()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return istiocrd.SplitYAML(out)
-}
-
 // object is what these tests read of a manifest.
 type object struct {
 	Kind     string
@@ -131,7 +115,7 @@ func TestAmbientKustomizations(t *testing.T) {
 	for dir, extension := range map[string]string{"ambient": "TrafficExtension/lanedye-waypoint", "ambient/istio-before-1.30": "WasmPlugin/lanedye-waypoint"} {
 		t.Run(dir, func(t *testing.T) {
 			var got []string
-			for _, doc := range kustomize(t, dir) {
+			for _, doc := range istiocrd.SplitYAML(kustomize(t, dir)) {
 				o := decode(t, doc)
 				got = append(got, o.Kind+"/"+o.Metadata.Name)
 				if cfg := checkAmbientObject(t, o); cfg != nil {
@@ -205,7 +189,7 @@ func validateAll(t *testing.T, crds *istiocrd.Schemas, docs [][]byte) []string {
 // releases it is for, and deploy/ambient's TrafficExtension has no schema
 // in the releases before 1.30: the check tells the releases apart.
 func TestAmbientAcrossIstioReleases(t *testing.T) {
-	rendered := map[string][][]byte{"ambient": kustomize(t, "ambient"), "ambient/istio-before-1.30": kustomize(t, "ambient/istio-before-1.30")}
+	rendered := map[string][][]byte{"ambient": istiocrd.SplitYAML(kustomize(t, "ambient")), "ambient/istio-before-1.30": istiocrd.SplitYAML(kustomize(t, "ambient/istio-before-1.30"))}
 	if v, err := exec.Command("go", "list", "-m", "-f", "{{.Version}}", "istio.io/api").Output(); err == nil {
 		t.Logf("go.mod's istio.io/api: %s", strings.TrimSpace(string(v)))
 	}

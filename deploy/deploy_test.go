@@ -7,6 +7,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -71,19 +72,26 @@ func TestManifestsValidate(t *testing.T) {
 	t.Logf("validated: %v", kinds)
 }
 
-// The example renders with kustomize and every WasmPlugin in it carries a
-// configuration the plugin accepts.
-func TestExampleKustomization(t *testing.T) {
-	crds := loadCRDs(t)
+// kustomize renders the kustomization in dir.
+func kustomize(t *testing.T, dir string) []byte {
+	t.Helper()
 	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
-	m, err := k.Run(filesys.MakeFsOnDisk(), "example")
+	m, err := k.Run(filesys.MakeFsOnDisk(), dir)
 	if err != nil {
-		t.Fatalf("kustomize: %v", err)
+		t.Fatalf("kustomize %s: %v", dir, err)
 	}
 	rendered, err := m.AsYaml()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return rendered
+}
+
+// The example renders with kustomize and every WasmPlugin in it carries a
+// configuration the plugin accepts.
+func TestExampleKustomization(t *testing.T) {
+	crds := loadCRDs(t)
+	rendered := kustomize(t, "example")
 	var got []string
 	plugins := 0
 	secrets := map[string]string{}
@@ -219,5 +227,103 @@ spec:
 	// A pluginConfig the plugin rejects.
 	if _, err := anyrole.Parse([]byte(`{"role":"gateway","rules":[{"name":"r","lane":"gray"}]}`)); err == nil {
 		t.Error("config with an unknown lane accepted")
+	}
+}
+
+// asTrafficExtension is the TrafficExtension spec equivalent to a
+// WasmPlugin spec: targeting, match, phase and priority stay at the top,
+// everything about the module moves under wasm.
+func asTrafficExtension(wp map[string]any) map[string]any {
+	te, wasm := map[string]any{}, map[string]any{}
+	for k, v := range wp {
+		switch k {
+		case "selector", "targetRef", "targetRefs", "phase", "priority", "match":
+			te[k] = v
+		default:
+			wasm[k] = v
+		}
+	}
+	te["wasm"] = wasm
+	return te
+}
+
+// specs returns the spec of each resource of kind in rendered YAML, by
+// namespace/name.
+func specs(t *testing.T, rendered []byte, kind string) map[string]map[string]any {
+	t.Helper()
+	out := map[string]map[string]any{}
+	for _, doc := range istiocrd.SplitYAML(rendered) {
+		var obj struct {
+			Kind     string
+			Metadata struct{ Name, Namespace string }
+			Spec     map[string]any
+		}
+		if err := yaml.Unmarshal(doc, &obj); err != nil {
+			t.Fatal(err)
+		}
+		if obj.Kind == kind {
+			out[obj.Metadata.Namespace+"/"+obj.Metadata.Name] = obj.Spec
+		}
+	}
+	return out
+}
+
+// deploy/example-trafficextension is the example for Istio >= 1.30: the
+// same resources with each WasmPlugin replaced by an equivalent
+// TrafficExtension (never both: Istio would run the plugin twice), valid
+// against the CRDs, with pluginConfigs the plugin accepts. The default
+// kustomizations hold no TrafficExtension.
+func TestTrafficExtensionKustomization(t *testing.T) {
+	crds := loadCRDs(t)
+	base := kustomize(t, "example")
+	te := kustomize(t, "example-trafficextension")
+	for _, dir := range []string{"example", "plugins"} {
+		if got := specs(t, kustomize(t, dir), "TrafficExtension"); len(got) != 0 {
+			t.Errorf("deploy/%s applies TrafficExtensions %v beside its WasmPlugins", dir, slices.Sorted(maps.Keys(got)))
+		}
+	}
+	if got := specs(t, te, "WasmPlugin"); len(got) != 0 {
+		t.Errorf("deploy/example-trafficextension keeps WasmPlugins %v", slices.Sorted(maps.Keys(got)))
+	}
+	wps, tes := specs(t, base, "WasmPlugin"), specs(t, te, "TrafficExtension")
+	if len(wps) != 2 || len(tes) != len(wps) {
+		t.Fatalf("%d WasmPlugins in the example, %d TrafficExtensions in its 1.30 variant", len(wps), len(tes))
+	}
+	for name, wp := range wps {
+		want, _ := json.Marshal(asTrafficExtension(wp))
+		got, _ := json.Marshal(tes[name])
+		if string(got) != string(want) {
+			t.Errorf("TrafficExtension %s is not its WasmPlugin's equivalent:\n%s\nwant\n%s", name, got, want)
+		}
+	}
+	// Everything else is the same.
+	other := func(rendered []byte) []string {
+		var out []string
+		for _, doc := range istiocrd.SplitYAML(rendered) {
+			if kind, _ := crds.Validate(doc); kind != "WasmPlugin" && kind != "TrafficExtension" {
+				js, err := yaml.YAMLToJSON(doc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, string(js))
+			}
+		}
+		sort.Strings(out)
+		return out
+	}
+	if !slices.Equal(other(base), other(te)) {
+		t.Error("deploy/example-trafficextension differs from deploy/example beyond the plugins")
+	}
+	for _, doc := range istiocrd.SplitYAML(te) {
+		kind, errs := crds.Validate(doc)
+		for _, e := range errs {
+			t.Errorf("rendered %s: %s", kind, e)
+		}
+	}
+	for name, spec := range tes {
+		pc, _ := json.Marshal(spec["wasm"].(map[string]any)["pluginConfig"])
+		if _, err := anyrole.Parse(pc, config.WithEnv(func(string) (string, bool) { return "0123456789abcdef0123456789abcdef", true })); err != nil {
+			t.Errorf("TrafficExtension %s: pluginConfig rejected by the plugin: %v", name, err)
+		}
 	}
 }

@@ -44,7 +44,7 @@ func TestMesh(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer m.Close()
-			d := &driver{m: m, fwd: fwd, ledger: newLedger(m.Topology)}
+			d := &driver{m: m, fwd: fwd, ledger: mesh.NewLedger(m.Topology)}
 			for _, h2 := range []bool{false, true} {
 				t.Run(map[bool]string{false: "HTTP/1.1", true: "HTTP/2"}[h2], func(t *testing.T) {
 					d.scenarios(t, h2)
@@ -52,7 +52,9 @@ func TestMesh(t *testing.T) {
 			}
 			t.Run("200 concurrent mixed-lane requests", d.concurrent)
 			t.Run("counters in each Envoy's /stats", func(t *testing.T) {
-				d.ledger.check(t, m.Envoys())
+				if err := d.ledger.Check(m.Envoys()); err != nil {
+					t.Error(err)
+				}
 			})
 		})
 	}
@@ -62,7 +64,7 @@ func TestMesh(t *testing.T) {
 type driver struct {
 	m      *mesh.Mesh
 	fwd    mesh.Forwarding
-	ledger *ledger
+	ledger *mesh.Ledger
 }
 
 // browser is one user agent: a client with a cookie jar.
@@ -81,7 +83,7 @@ func (d *driver) browser(h2 bool) *browser {
 // send makes one request through the gateway (kv: extra headers; fwd "":
 // what the applications forward by default) and checks the hops against the
 // ledger's expectation for decision d.
-func (b *browser) send(t *testing.T, path string, dec decision, fwd mesh.Forwarding, kv ...string) (*http.Response, string) {
+func (b *browser) send(t *testing.T, path string, dec mesh.Decision, fwd mesh.Forwarding, kv ...string) (*http.Response, string) {
 	t.Helper()
 	resp, hops, err := b.get(path, fwd, kv...)
 	if err != nil {
@@ -90,7 +92,7 @@ func (b *browser) send(t *testing.T, path string, dec decision, fwd mesh.Forward
 	if fwd == "" {
 		fwd = b.d.fwd
 	}
-	want := b.d.ledger.expect(dec, fwd, b.d.fwd == mesh.ForwardTraceparent)
+	want := b.d.ledger.Expect(dec, fwd, b.d.fwd == mesh.ForwardTraceparent)
 	if got, w := pathOf(hops, true), pathOf(want, true); got != w {
 		t.Errorf("%s %v:\n got  %s\n want %s", path, kv, got, w)
 	}
@@ -152,8 +154,10 @@ const (
 )
 
 func (d *driver) scenarios(t *testing.T, h2 bool) {
-	rule := func(name string) decision { return decision{lane: "gray", source: "rule", rule: name, issued: true} }
-	undyed := decision{lane: "base", source: "default"}
+	rule := func(name string) mesh.Decision {
+		return mesh.Decision{Lane: "gray", Source: "rule", Rule: name, Issued: true}
+	}
+	undyed := mesh.Decision{Lane: "base", Source: "default"}
 	check := func(t *testing.T, resp *http.Response, want string, path ...string) {
 		t.Helper()
 		if len(path) == 2 && path[0] != path[1] {
@@ -180,7 +184,7 @@ func (d *driver) scenarios(t *testing.T, h2 bool) {
 		resp, _ := b.send(t, "/", rule("beijing-region"), "", "x-user-region", "beijing")
 		check(t, resp, "x-sticky-version")
 		// The jar sends the cookie back; nothing else dyes the request.
-		resp, path := b.send(t, "/orders", decision{lane: "gray", source: "cookie"}, "")
+		resp, path := b.send(t, "/orders", mesh.Decision{Lane: "gray", Source: "cookie"}, "")
 		check(t, resp, "", path, grayPath)
 	})
 	t.Run("the application's own Set-Cookie survives beside the sticky one", func(t *testing.T) {
@@ -191,7 +195,7 @@ func (d *driver) scenarios(t *testing.T, h2 bool) {
 		}
 		check(t, resp, mesh.AppCookie+",x-sticky-version")
 		// Both are in the jar and both come back.
-		again, _ := b.send(t, "/", decision{lane: "gray", source: "cookie"}, "")
+		again, _ := b.send(t, "/", mesh.Decision{Lane: "gray", Source: "cookie"}, "")
 		check(t, again, "")
 		// The client keys cookies by the Host header it sent.
 		site := &url.URL{Scheme: "https", Host: mesh.GatewayHost, Path: "/"}
@@ -203,7 +207,7 @@ func (d *driver) scenarios(t *testing.T, h2 bool) {
 		b := d.browser(h2)
 		b.send(t, "/", undyed, "", "cookie", "x-sticky-version=gray.Zm9yZ2Vk")
 		b.send(t, "/", undyed, "", "cookie", "x-sticky-version=gray")
-		b.send(t, "/", decision{lane: "base", source: "default", rejected: true}, "", "x-swimlane", "gray")
+		b.send(t, "/", mesh.Decision{Lane: "base", Source: "default", Rejected: true}, "", "x-swimlane", "gray")
 		b.send(t, "/", undyed, "", "x-lane-route", "gray")
 		b.send(t, "/", undyed, "", "baggage", "lane=gray")
 	})
@@ -225,13 +229,13 @@ func (d *driver) concurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			b := d.browser(i%4 == 0)
-			dec, kv, want := decision{lane: "base", source: "default"}, []string(nil), basePath
+			dec, kv, want := mesh.Decision{Lane: "base", Source: "default"}, []string(nil), basePath
 			if i%2 == 0 {
-				dec = decision{lane: "gray", source: "rule", rule: "beijing-region", issued: true}
+				dec = mesh.Decision{Lane: "gray", Source: "rule", Rule: "beijing-region", Issued: true}
 				kv, want = []string{"x-user-region", "beijing"}, grayPath
 			}
 			_, hops, err := b.get(fmt.Sprintf("/r/%d", i), "", kv...)
-			exp := d.ledger.expect(dec, d.fwd, d.fwd == mesh.ForwardTraceparent)
+			exp := d.ledger.Expect(dec, d.fwd, d.fwd == mesh.ForwardTraceparent)
 			if err != nil || pathOf(hops, true) != pathOf(exp, true) || pathOf(hops, false) != want {
 				mu.Lock()
 				wrong = append(wrong, fmt.Sprintf("request %d: %s (%v), want %s", i, pathOf(hops, true), err, pathOf(exp, true)))

@@ -17,9 +17,10 @@ import (
 func newRender() *cobra.Command {
 	var file string
 	var o render.Options
+	var ports []string
 	cmd := &cobra.Command{
 		Use:   "render -f FILE",
-		Short: "Write the DestinationRules and VirtualServices a configuration needs",
+		Short: "Write the DestinationRules and VirtualServices a configuration needs (and EnvoyFilters for health fallback)",
 		Long: `render writes, for every service of the configuration's fallback.services, an
 Istio DestinationRule with one subset per lane (pods selected by the label
 --label, value the lane) and a VirtualService that routes on the route header
@@ -30,15 +31,36 @@ A service key "name" lives in --namespace (default: the WasmPlugin's
 namespace, else "default"); "name.ns" and "name.ns.svc.<domain>" name their
 namespace. The configuration is validated first.
 
+--health-fallback also writes, per service deployed in a lane other than the
+default, an EnvoyFilter: for each such lane an aggregate cluster
+(envoy.clusters.aggregate) listing the lane's subset cluster, then those of
+the lanes of its fallback chain the service is deployed in (fallback.parents,
+the default lane last), and a patch pointing the lane's route (named
+lanedye.<lane>.<service>.<namespace>) at it. While the lane has healthy
+endpoints it takes the traffic; as they fail readiness or are removed, Envoy
+sends it down the chain. Cluster names carry the service port (--port N for
+all, --port SERVICE=N for one; default 80). The EnvoyFilters live in each
+service's namespace unless --envoyfilter-namespace says otherwise (Istio's
+root namespace, istio-system, reaches every proxy, gateways included).
+
 render fallback does the reverse: it reads Deployments and prints the
 fallback.services table they imply.`,
 		Example: `  lanedye render -f deploy/plugins/wasmplugin-sidecar.yaml
-  lanedye render -f sidecar.json --namespace shop --label lane | kubectl apply -f -`,
+  lanedye render -f sidecar.json --namespace shop --label lane | kubectl apply -f -
+  lanedye render -f deploy/plugins/wasmplugin-sidecar.yaml --health-fallback --port 8000`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if file == "" {
 				return usagef("required flag \"file\" not set")
 			}
+			all, per, err := render.ParsePorts(ports)
+			if err != nil {
+				return usagef("%v", err)
+			}
+			if len(ports) > 0 && !o.HealthFallback {
+				return usagef("--port names the clusters of --health-fallback; give both")
+			}
+			o.Port, o.Ports = all, per
 			return runRender(cmd, file, o)
 		},
 	}
@@ -47,6 +69,9 @@ fallback.services table they imply.`,
 	fl.StringVar(&o.Namespace, "namespace", "", "the namespace of services named without one (default: the WasmPlugin's, else default)")
 	fl.StringVar(&o.Domain, "domain", render.DefaultDomain, "the cluster domain")
 	fl.StringVar(&o.Label, "label", render.DefaultLabel, "the pod label whose value is the lane")
+	fl.BoolVar(&o.HealthFallback, "health-fallback", false, "also write EnvoyFilters whose aggregate clusters move a lane's traffic down its fallback chain while its endpoints are unhealthy")
+	fl.StringArrayVar(&ports, "port", nil, "with --health-fallback: the services' port (N), or one service's (SERVICE=N); default 80")
+	fl.StringVar(&o.FilterNamespace, "envoyfilter-namespace", "", "with --health-fallback: the namespace of the EnvoyFilters (default: each service's)")
 	cmd.AddCommand(newRenderFallback())
 	return cmd
 }

@@ -114,3 +114,60 @@ func TestRenderFallbackMatchesTheShippedTable(t *testing.T) {
 		t.Errorf("render fallback: %v\nshipped: %v", got.Services, want)
 	}
 }
+
+// render reads the sidecar TrafficExtension (Istio >= 1.30) as it reads
+// the WasmPlugin: the same resources, the namespace taken from its
+// metadata.
+func TestRenderReadsTheTrafficExtension(t *testing.T) {
+	wp, errs, code := lanedye(t, "", "render", "-f", repo("deploy/plugins/wasmplugin-sidecar.yaml"))
+	if code != 0 {
+		t.Fatalf("WasmPlugin: exit %d: %s", code, errs)
+	}
+	te, errs, code := lanedye(t, "", "render", "-f", repo("deploy/plugins/trafficextension/trafficextension-sidecar.yaml"))
+	if code != 0 {
+		t.Fatalf("TrafficExtension: exit %d: %s", code, errs)
+	}
+	body := func(s string) string { _, rest, _ := strings.Cut(s, "\n"); return rest } // after the "# Rendered ... from FILE" line
+	if !strings.Contains(te, "namespace: lanedye-demo") || body(te) != body(wp) {
+		t.Errorf("render of the TrafficExtension:\n%s\nof the WasmPlugin:\n%s", te, wp)
+	}
+}
+
+// render --health-fallback of the shipped sidecar: the example's routing
+// with named lane routes, and an EnvoyFilter for each service deployed in
+// gray (frontend, payment; checkout is base only), all valid against
+// Istio's CRD schemas (EnvoyFilter included). --port needs the flag.
+func TestRenderHealthFallbackOfTheExample(t *testing.T) {
+	sc := repo("deploy/plugins/wasmplugin-sidecar.yaml")
+	out, errs, code := lanedye(t, "", "render", "-f", sc, "--health-fallback", "--port", "8000")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	crds, err := istiocrd.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]int{}
+	for _, doc := range istiocrd.SplitYAML([]byte(out)) {
+		kind, errs := crds.Validate(doc)
+		kinds[kind]++
+		if len(errs) > 0 {
+			t.Errorf("rendered %s does not validate: %v", kind, errs)
+		}
+	}
+	rendered := objects(t, []byte(out))
+	if kinds["EnvoyFilter"] != 2 || rendered["EnvoyFilter/frontend-lane-fallback"] == nil || rendered["EnvoyFilter/payment-lane-fallback"] == nil {
+		t.Errorf("EnvoyFilters %v in\n%s", kinds, out)
+	}
+	if !strings.Contains(out, "name: lanedye.gray.payment.lanedye-demo") ||
+		!strings.Contains(out, "- outbound|8000|gray|payment.lanedye-demo.svc.cluster.local\n") ||
+		!strings.Contains(out, "cluster: lanedye-fallback|8000|gray|payment.lanedye-demo.svc.cluster.local\n") {
+		t.Errorf("no named gray route or aggregate for payment in\n%s", out)
+	}
+	if _, errs, code := lanedye(t, "", "render", "-f", sc, "--port", "8000"); code != 2 || !strings.Contains(errs, "--health-fallback") {
+		t.Errorf("--port alone: exit %d: %s", code, errs)
+	}
+	if _, errs, code := lanedye(t, "", "render", "-f", sc, "--health-fallback", "--port", "x"); code != 2 {
+		t.Errorf("--port x: exit %d: %s", code, errs)
+	}
+}

@@ -65,9 +65,16 @@ func TestValidate(t *testing.T) {
 // consistent.
 func TestShippedDeployIsValid(t *testing.T) {
 	out, errs, code := lanedye(t, "", "validate", repo("deploy"))
-	// The gateway, the sidecar, and the ambient waypoint's TrafficExtension
-	// and WasmPlugin.
-	if code != 0 || strings.Count(out, ": ok: ") != 4 || strings.Count(out, ": ok: waypoint,") != 2 || strings.Contains(out, "warning") {
+	// The gateway and the sidecar, each as a WasmPlugin and as a
+	// TrafficExtension, and the ambient waypoint's TrafficExtension and
+	// WasmPlugin.
+	if code != 0 || strings.Count(out, ": ok: ") != 6 || strings.Count(out, ": ok: waypoint,") != 2 || strings.Contains(out, "warning") {
 		t.Errorf("exit %d\n%s%s", code, out, errs)
+	}
+	for _, f := range []string{"wasmplugin-gateway.yaml: ok: gateway", "wasmplugin-sidecar.yaml: ok: sidecar",
+		"trafficextension/trafficextension-gateway.yaml: ok: gateway", "trafficextension/trafficextension-sidecar.yaml: ok: sidecar"} {
+		if !strings.Contains(out, "/deploy/plugins/"+f) {
+			t.Errorf("no %q in\n%s", f, out)
+		}
 	}
 }

@@ -5,10 +5,15 @@
 # Needs: docker, kind, kubectl, istioctl (>= 1.25), go, make.
 #   e2e/istio/run.sh            # create, install, deploy, test
 #   KEEP=1 e2e/istio/run.sh     # leave the cluster running afterwards
+#   EXAMPLE=deploy/example-trafficextension e2e/istio/run.sh
+#                               # TrafficExtensions instead of WasmPlugins (Istio >= 1.30)
+# CI runs make istio-e2e instead (Istio's discovery server and Wasm cache,
+# no cluster; docs/istio.md).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 CLUSTER=${CLUSTER:-lanedye}
+EXAMPLE=${EXAMPLE:-deploy/example}
 REG_NAME=${REG_NAME:-kind-registry}
 REG_PORT=${REG_PORT:-5001}
 IMAGE_HOST="localhost:${REG_PORT}/lanedye:e2e"     # as pushed from this machine (lanedye-gateway:e2e, lanedye-sidecar:e2e)
@@ -40,8 +45,8 @@ istioctl install -y --set profile=demo \
 echo "== build and push one module image per role (no Docker needed for this step)"
 make push IMAGE="$IMAGE_HOST"
 
-echo "== apply deploy/example with the image from the local registry"
-kubectl kustomize deploy/example \
+echo "== apply ${EXAMPLE} with the image from the local registry"
+kubectl kustomize "${EXAMPLE}" \
   | sed -e "s#oci://registry.example.com/lanedye/lanedye-gateway:v0.1.0#oci://${IMAGE_CLUSTER}-gateway:e2e#" \
         -e "s#oci://registry.example.com/lanedye/lanedye-sidecar:v0.1.0#oci://${IMAGE_CLUSTER}-sidecar:e2e#" \
   | kubectl apply -f -

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 
 	"sigs.k8s.io/yaml"
@@ -39,13 +40,19 @@ type Topology struct {
 	Labels  map[string]map[string]string
 	secrets map[string]string
 	hostEnv []string
+	// plugins counts the WasmPlugins by role; extensions are the
+	// pluginConfigs of the TrafficExtensions (Istio >= 1.30) by role, each
+	// the equivalent of a WasmPlugin, never applied beside it.
+	plugins    map[string]int
+	extensions map[string][]json.RawMessage
 }
 
 // LoadTopology reads deploy/plugins and deploy/example under dir (the
 // repository root).
 func LoadTopology(dir string) (*Topology, error) {
 	t := &Topology{Routes: map[string]Route{}, Services: map[string][]string{}, Next: map[string]string{},
-		Labels: map[string]map[string]string{}, secrets: map[string]string{}}
+		Labels: map[string]map[string]string{}, secrets: map[string]string{},
+		plugins: map[string]int{}, extensions: map[string][]json.RawMessage{}}
 	// Only these two: deploy/ambient runs the same example without sidecars.
 	for _, sub := range []string{"plugins", "example"} {
 		err := filepath.WalkDir(filepath.Join(dir, "deploy", sub), func(p string, d os.DirEntry, err error) error {
@@ -78,6 +85,20 @@ func LoadTopology(dir string) (*Topology, error) {
 	if t.Gateway == nil || t.Sidecar == nil || t.GatewayHost == "" {
 		return nil, errors.New("deploy/ lacks the gateway or sidecar WasmPlugin or the gateway VirtualService")
 	}
+	for _, role := range []string{"gateway", "sidecar"} {
+		if n := t.plugins[role]; n != 1 {
+			return nil, fmt.Errorf("deploy/ has %d %s WasmPlugins, want 1", n, role)
+		}
+		mine := t.Gateway
+		if role == "sidecar" {
+			mine = t.Sidecar
+		}
+		for _, pc := range t.extensions[role] {
+			if !sameJSON(pc, mine) {
+				return nil, fmt.Errorf("deploy/: a %s TrafficExtension's pluginConfig differs from the WasmPlugin's", role)
+			}
+		}
+	}
 	return t, nil
 }
 
@@ -87,7 +108,10 @@ type manifest struct {
 	StringData map[string]string `json:"stringData"`
 	Spec       struct {
 		PluginConfig json.RawMessage `json:"pluginConfig"`
-		VMConfig     struct {
+		Wasm         struct {
+			PluginConfig json.RawMessage `json:"pluginConfig"`
+		}
+		VMConfig struct {
 			Env []struct{ Name, ValueFrom string }
 		} `json:"vmConfig"`
 		Hosts    []string
@@ -119,6 +143,11 @@ func (t *Topology) add(doc []byte) error {
 	switch m.Kind {
 	case "WasmPlugin":
 		t.addPlugin(&m)
+	case "TrafficExtension":
+		if m.Spec.Wasm.PluginConfig != nil {
+			role := roleOf(m.Spec.Wasm.PluginConfig)
+			t.extensions[role] = append(t.extensions[role], m.Spec.Wasm.PluginConfig)
+		}
 	case "VirtualService":
 		t.addRoutes(&m)
 	case "Deployment":
@@ -142,9 +171,11 @@ func (t *Topology) addPlugin(m *manifest) {
 	_ = json.Unmarshal(m.Spec.PluginConfig, &cfg)
 	switch cfg.Role {
 	case "sidecar":
+		t.plugins[cfg.Role]++
 		t.Sidecar = m.Spec.PluginConfig
 		t.RouteHeader = cmp.Or(cfg.Fallback.RouteHeader, "x-lane-route")
 	case "gateway":
+		t.plugins[cfg.Role]++
 		t.Gateway = m.Spec.PluginConfig
 		t.LaneHeader = cmp.Or(cfg.LaneHeader, "x-swimlane")
 		for _, e := range m.Spec.VMConfig.Env {
@@ -197,4 +228,20 @@ func (t *Topology) addDeployment(m *manifest) {
 			}
 		}
 	}
+}
+
+// roleOf is a pluginConfig's "role".
+func roleOf(pc json.RawMessage) string {
+	var cfg struct{ Role string }
+	_ = json.Unmarshal(pc, &cfg)
+	return cfg.Role
+}
+
+// sameJSON reports whether two JSON documents hold the same value.
+func sameJSON(a, b json.RawMessage) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	return reflect.DeepEqual(x, y)
 }

@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"cmp"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -26,6 +27,16 @@ type Options struct {
 	Namespace string // for service keys without one; default "default"
 	Domain    string // cluster domain; default cluster.local
 	Label     string // pod label holding the lane; default version
+	// HealthFallback adds, per service, an EnvoyFilter whose aggregate
+	// clusters send a lane's traffic down its fallback chain while the
+	// lane's endpoints are unhealthy (health.go); routes get names.
+	HealthFallback bool
+	Port           int            // the services' port, for cluster names; default 80
+	Ports          map[string]int // per service key, over Port
+	// FilterNamespace holds the EnvoyFilters; default each service's own
+	// (the proxies of that namespace). Istio's root namespace
+	// (istio-system) reaches every proxy, the ingress gateway's included.
+	FilterNamespace string
 }
 
 // Defaults of Options and of the configuration.
@@ -33,6 +44,7 @@ const (
 	DefaultNamespace   = "default"
 	DefaultDomain      = "cluster.local"
 	DefaultLabel       = "version"
+	DefaultPort        = 80
 	defaultLane        = "base"
 	defaultRouteHeader = "x-lane-route"
 )
@@ -63,6 +75,7 @@ type destination struct {
 }
 
 type httpRoute struct {
+	Name  string                                    `json:"name,omitempty"`
 	Match []map[string]map[string]map[string]string `json:"match,omitempty"`
 	Route []map[string]destination                  `json:"route"`
 }
@@ -99,8 +112,9 @@ func Place(key string, o Options) Service {
 }
 
 // Render writes YAML for a valid configuration: a DestinationRule and a
-// VirtualService per service of fallback.services, in key order. It fails
-// when the configuration has no fallback services.
+// VirtualService per service of fallback.services, in key order, and with
+// o.HealthFallback the EnvoyFilter of each service deployed in a lane. It
+// fails when the configuration has no fallback services.
 func Render(cfgJSON []byte, o Options) ([]byte, error) {
 	cfg := gjson.ParseBytes(cfgJSON)
 	services := cfg.Get("fallback.services")
@@ -121,6 +135,11 @@ func Render(cfgJSON []byte, o Options) ([]byte, error) {
 	var keys []string
 	services.ForEach(func(k, _ gjson.Result) bool { keys = append(keys, k.String()); return true })
 	sort.Strings(keys)
+	for k := range o.Ports {
+		if !slices.ContainsFunc(keys, func(key string) bool { return strings.EqualFold(key, k) }) {
+			return nil, fmt.Errorf("--port %s=%d: %q is no service of fallback.services", k, o.Ports[k], k)
+		}
+	}
 	var out bytes.Buffer
 	seen := map[string]string{}
 	for i, k := range keys {
@@ -129,7 +148,16 @@ func Render(cfgJSON []byte, o Options) ([]byte, error) {
 			return nil, fmt.Errorf("services %q and %q are both %s in namespace %s", other, k, s.Name, s.Namespace)
 		}
 		seen[s.Namespace+"/"+s.Name] = k
-		for j, obj := range []any{destinationRuleOf(s, lanes, label), virtualServiceOf(s, lanes, header)} {
+		objs := []any{destinationRuleOf(s, lanes, label), virtualServiceOf(s, lanes, header, o.HealthFallback)}
+		if o.HealthFallback {
+			if o.Port == 0 {
+				o.Port = DefaultPort
+			}
+			if f := healthFilter(s, services.Get(gjson.Escape(k)), cfg, lanes, o); f != nil {
+				objs = append(objs, f)
+			}
+		}
+		for j, obj := range objs {
 			b, err := yaml.Marshal(obj)
 			if err != nil {
 				return nil, err
@@ -152,11 +180,16 @@ func destinationRuleOf(s Service, lanes []string, label string) destinationRule 
 	return dr
 }
 
-func virtualServiceOf(s Service, lanes []string, header string) virtualService {
+func virtualServiceOf(s Service, lanes []string, header string, named bool) virtualService {
 	vs := virtualService{APIVersion: "networking.istio.io/v1", Kind: "VirtualService", Metadata: meta{s.Name, s.Namespace}}
 	vs.Spec.Hosts = []string{s.Key}
 	for _, l := range lanes[1:] {
+		name := ""
+		if named {
+			name = RouteName(s, l)
+		}
 		vs.Spec.HTTP = append(vs.Spec.HTTP, httpRoute{
+			Name:  name,
 			Match: []map[string]map[string]map[string]string{{"headers": {header: {"exact": l}}}},
 			Route: []map[string]destination{{"destination": {s.Host, l}}},
 		})
