@@ -55,22 +55,7 @@ func LoadTopology(dir string) (*Topology, error) {
 		plugins: map[string]int{}, extensions: map[string][]json.RawMessage{}}
 	// Only these two: deploy/ambient runs the same example without sidecars.
 	for _, sub := range []string{"plugins", "example"} {
-		err := filepath.WalkDir(filepath.Join(dir, "deploy", sub), func(p string, d os.DirEntry, err error) error {
-			if err != nil || d.IsDir() || filepath.Ext(p) != ".yaml" || filepath.Base(p) == "kustomization.yaml" {
-				return err
-			}
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			for _, doc := range strings.Split(string(data), "\n---") {
-				if err := t.add([]byte(doc)); err != nil {
-					return fmt.Errorf("%s: %w", p, err)
-				}
-			}
-			return nil
-		})
-		if err != nil {
+		if err := t.read(filepath.Join(dir, "deploy", sub)); err != nil {
 			return nil, err
 		}
 	}
@@ -85,21 +70,45 @@ func LoadTopology(dir string) (*Topology, error) {
 	if t.Gateway == nil || t.Sidecar == nil || t.GatewayHost == "" {
 		return nil, errors.New("deploy/ lacks the gateway or sidecar WasmPlugin or the gateway VirtualService")
 	}
-	for _, role := range []string{"gateway", "sidecar"} {
-		if n := t.plugins[role]; n != 1 {
-			return nil, fmt.Errorf("deploy/ has %d %s WasmPlugins, want 1", n, role)
+	if err := t.checkPlugins(); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// read adds every manifest of the YAML files under dir.
+func (t *Topology) read(dir string) error {
+	return filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || filepath.Ext(p) != ".yaml" || filepath.Base(p) == "kustomization.yaml" {
+			return err
 		}
-		mine := t.Gateway
-		if role == "sidecar" {
-			mine = t.Sidecar
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		for _, doc := range strings.Split(string(data), "\n---") {
+			if err := t.add([]byte(doc)); err != nil {
+				return fmt.Errorf("%s: %w", p, err)
+			}
+		}
+		return nil
+	})
+}
+
+// checkPlugins wants one WasmPlugin per role, and every TrafficExtension of
+// a role carrying the WasmPlugin's pluginConfig.
+func (t *Topology) checkPlugins() error {
+	for role, mine := range map[string][]byte{"gateway": t.Gateway, "sidecar": t.Sidecar} {
+		if n := t.plugins[role]; n != 1 {
+			return fmt.Errorf("deploy/ has %d %s WasmPlugins, want 1", n, role)
 		}
 		for _, pc := range t.extensions[role] {
 			if !sameJSON(pc, mine) {
-				return nil, fmt.Errorf("deploy/: a %s TrafficExtension's pluginConfig differs from the WasmPlugin's", role)
+				return fmt.Errorf("deploy/: a %s TrafficExtension's pluginConfig differs from the WasmPlugin's", role)
 			}
 		}
 	}
-	return t, nil
+	return nil
 }
 
 type manifest struct {
