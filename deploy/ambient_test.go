@@ -108,7 +108,7 @@ func TestAmbientKustomizations(t *testing.T) {
 		"Deployment/checkout-base", "Deployment/frontend-base", "Deployment/frontend-gray", "Deployment/payment-base", "Deployment/payment-gray",
 		"DestinationRule/checkout", "DestinationRule/frontend", "DestinationRule/payment", "Gateway/myapp", "Gateway/waypoint", "Namespace/lanedye-demo",
 		"Secret/lanedye-sticky", "Service/checkout", "Service/frontend", "Service/payment",
-		"VirtualService/checkout", "VirtualService/frontend", "VirtualService/frontend-mesh", "VirtualService/payment",
+		"VirtualService/checkout", "VirtualService/frontend-gateway", "VirtualService/frontend-mesh", "VirtualService/payment",
 		"WasmPlugin/lanedye-gateway",
 	}
 	configs := map[string]json.RawMessage{}

@@ -133,7 +133,7 @@ func TestExampleKustomization(t *testing.T) {
 		"Deployment/checkout-base", "Deployment/frontend-base", "Deployment/frontend-gray", "Deployment/payment-base", "Deployment/payment-gray",
 		"DestinationRule/checkout", "DestinationRule/frontend", "DestinationRule/payment", "Gateway/myapp", "Namespace/lanedye-demo",
 		"Secret/lanedye-sticky", "Service/checkout", "Service/frontend", "Service/payment",
-		"VirtualService/checkout", "VirtualService/frontend", "VirtualService/payment",
+		"VirtualService/checkout", "VirtualService/frontend-gateway", "VirtualService/payment",
 		"WasmPlugin/lanedye-gateway", "WasmPlugin/lanedye-sidecar",
 	}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
