@@ -165,7 +165,7 @@ func (w *waypoint) send(e wpEntry, path string) ([]mesh.Hop, error) {
 // Envoy left it (the 15th character may record a tracing decision), the
 // others the very id the first one forwarded.
 func (w *waypoint) check(e wpEntry, hops []mesh.Hop, want []mesh.Hop) error {
-	if got, w := pathOf(hops, true), pathOf(want, true); got != w {
+	if got, w := mesh.PathOf(hops, true), mesh.PathOf(want, true); got != w {
 		return fmt.Errorf("got  %s\nwant %s", got, w)
 	}
 	if len(hops) == 0 || len(hops[0].RequestID) != 36 {
@@ -295,7 +295,7 @@ func (w *waypoint) scenarios(t *testing.T) {
 			if err := w.check(c.e, hops, w.ledger.expect(c.e)); err != nil {
 				t.Error(err)
 			}
-			if got := pathOf(hops, false); got != c.path {
+			if got := mesh.PathOf(hops, false); got != c.path {
 				t.Errorf("served by %s, want %s", got, c.path)
 			}
 			// The route header b saw is base (no gray deployment) while
@@ -303,7 +303,7 @@ func (w *waypoint) scenarios(t *testing.T) {
 			if c.e.header == "gray" && len(hops) == 3 && (hops[1].Lane != "gray" || hops[1].Route != "base") {
 				t.Errorf("b saw lane %q and route %q, want gray and base", hops[1].Lane, hops[1].Route)
 			}
-			t.Logf("%s; x-request-id sent %q, seen %s", pathOf(hops, true), c.e.id, hops[0].RequestID)
+			t.Logf("%s; x-request-id sent %q, seen %s", mesh.PathOf(hops, true), c.e.id, hops[0].RequestID)
 		})
 	}
 	w.checkCounters(t)

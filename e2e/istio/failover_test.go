@@ -178,7 +178,7 @@ func (m *istioMesh) failover(t *testing.T, wait bool) failoverResult {
 				return
 			default:
 			}
-			resp, hops, err := b.get(fmt.Sprintf("/failover/%d", i), "", "x-user-id", "12340")
+			resp, hops, err := b.Get(fmt.Sprintf("/failover/%d", i), "", "x-user-id", "12340")
 			e := event{at: time.Now(), outcome: "error"}
 			switch {
 			case resp != nil && resp.StatusCode != 200:
@@ -337,7 +337,7 @@ func testSpill(t *testing.T) {
 		out := map[string]int{}
 		b := m.browserFor()
 		for i := range n {
-			_, hops, err := b.get(fmt.Sprintf("/spill/%d", i), "", "x-user-id", "12340")
+			_, hops, err := b.Get(fmt.Sprintf("/spill/%d", i), "", "x-user-id", "12340")
 			switch {
 			case err != nil:
 				out["failed"]++

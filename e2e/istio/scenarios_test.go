@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -33,11 +32,15 @@ func TestIstioMesh(t *testing.T) {
 			start := time.Now()
 			m := startMesh(t, meshOptions{API: a})
 			t.Logf("%s: istiod, registry, 6 agents and 6 Envoys ready in %.1fs", a, time.Since(start).Seconds())
-			d := &driver{m: m, ledger: mesh.NewLedger(m.Topology)}
-			d.scenarios(t)
-			t.Run("100 concurrent mixed-lane requests", d.concurrent)
+			d := &driver{m: m}
+			s := &mesh.Suite{Ledger: mesh.NewLedger(m.Topology), Forward: mesh.ForwardRequestID,
+				NewBrowser: func(bool) mesh.Browser { return d.browser() }}
+			s.Scenarios(t, false)
+			t.Run("100 concurrent mixed-lane requests", func(t *testing.T) {
+				s.Concurrent(t, 100, func(int) bool { return false })
+			})
 			t.Run("counters in each Envoy's /stats", func(t *testing.T) {
-				if err := d.ledger.Check(m.envoys()); err != nil {
+				if err := s.Ledger.Check(m.envoys()); err != nil {
 					t.Error(err)
 				}
 			})
@@ -59,9 +62,9 @@ func (m *istioMesh) envoys() map[string]*envoy.Process {
 	return out
 }
 
+// driver starts browsers on a mesh.
 type driver struct {
-	m      *istioMesh
-	ledger *mesh.Ledger
+	m *istioMesh
 }
 
 // browser is one user agent. The gateway of deploy/example serves plain
@@ -74,15 +77,9 @@ type browser struct {
 
 func (d *driver) browser() *browser { return &browser{d: d, cookies: map[string]string{}} }
 
-const (
-	grayPath = "frontend-gray > checkout-base > payment-gray"
-	basePath = "frontend-base > checkout-base > payment-base"
-)
-
-// get sends one request through the gateway (kv: extra headers; fwd "": the
-// applications' default, x-request-id) and returns the response, whose
-// Set-Cookie the browser keeps, and the hops.
-func (b *browser) get(path string, fwd mesh.Forwarding, kv ...string) (*http.Response, []mesh.Hop, error) {
+// Get implements mesh.Browser (the applications forward x-request-id by
+// default); the browser keeps the response's Set-Cookie.
+func (b *browser) Get(path string, fwd mesh.Forwarding, kv ...string) (*http.Response, []mesh.Hop, error) {
 	if fwd != "" {
 		sep := "?"
 		if strings.Contains(path, "?") {
@@ -116,118 +113,6 @@ func (b *browser) get(path string, fwd mesh.Forwarding, kv ...string) (*http.Res
 	var hops []mesh.Hop
 	err = json.NewDecoder(resp.Body).Decode(&hops)
 	return resp, hops, err
-}
-
-// send makes a request and checks its hops against the ledger's
-// expectation for decision dec.
-func (b *browser) send(t *testing.T, path string, dec mesh.Decision, fwd mesh.Forwarding, kv ...string) (*http.Response, string) {
-	t.Helper()
-	resp, hops, err := b.get(path, fwd, kv...)
-	if err != nil {
-		t.Fatalf("%s %v: %v", path, kv, err)
-	}
-	if fwd == "" {
-		fwd = mesh.ForwardRequestID
-	}
-	want := b.d.ledger.Expect(dec, fwd, false)
-	if got, w := pathOf(hops, true), pathOf(want, true); got != w {
-		t.Errorf("%s %v:\n got  %s\n want %s", path, kv, got, w)
-	}
-	return resp, pathOf(hops, false)
-}
-
-// pathOf renders hops as "frontend-gray > checkout-base > payment-gray",
-// with the lane and route headers each application saw when full.
-func pathOf(hops []mesh.Hop, full bool) string {
-	var parts []string
-	for _, h := range hops {
-		p := h.Service + "-" + h.Version
-		if full {
-			p += fmt.Sprintf("[lane=%s route=%s]", h.Lane, h.Route)
-		}
-		parts = append(parts, p)
-	}
-	return strings.Join(parts, " > ")
-}
-
-func (d *driver) scenarios(t *testing.T) {
-	rule := func(name string) mesh.Decision {
-		return mesh.Decision{Lane: "gray", Source: "rule", Rule: name, Issued: true}
-	}
-	undyed := mesh.Decision{Lane: "base", Source: "default"}
-	check := func(t *testing.T, resp *http.Response, want string, path ...string) {
-		t.Helper()
-		if len(path) == 2 && path[0] != path[1] {
-			t.Errorf("path %s, want %s", path[0], path[1])
-		}
-		var got []string
-		for _, c := range resp.Cookies() {
-			got = append(got, c.Name)
-		}
-		if strings.Join(got, ",") != want {
-			t.Errorf("Set-Cookie %q, want cookies %q", resp.Header.Values("Set-Cookie"), want)
-		}
-	}
-	t.Run("dyed by rule, through a service without gray (route header base), back into gray", func(t *testing.T) {
-		resp, path := d.browser().send(t, "/", rule("user-tail-012"), "", "x-user-id", "12340")
-		check(t, resp, "x-sticky-version", path, grayPath)
-	})
-	t.Run("undyed", func(t *testing.T) {
-		resp, path := d.browser().send(t, "/", undyed, "")
-		check(t, resp, "", path, basePath)
-	})
-	t.Run("sticky cookie round trip", func(t *testing.T) {
-		b := d.browser()
-		resp, _ := b.send(t, "/", rule("beijing-region"), "", "x-user-region", "beijing")
-		check(t, resp, "x-sticky-version")
-		// The cookie comes back; nothing else dyes the request.
-		resp, path := b.send(t, "/orders", mesh.Decision{Lane: "gray", Source: "cookie"}, "")
-		check(t, resp, "", path, grayPath)
-	})
-	t.Run("the application's own Set-Cookie survives beside the sticky one", func(t *testing.T) {
-		resp, _ := d.browser().send(t, "/?set-cookie=1", rule("user-tail-012"), "", "x-user-id", "12342")
-		check(t, resp, mesh.AppCookie+",x-sticky-version")
-	})
-	t.Run("forged cookies and spoofed lane, route and baggage headers", func(t *testing.T) {
-		b := d.browser()
-		b.send(t, "/", undyed, "", "cookie", "x-sticky-version=gray.Zm9yZ2Vk")
-		b.send(t, "/", undyed, "", "cookie", "x-sticky-version=gray")
-		b.send(t, "/", mesh.Decision{Lane: "base", Source: "default", Rejected: true}, "", "x-swimlane", "gray")
-		b.send(t, "/", undyed, "", "x-lane-route", "gray")
-		b.send(t, "/", undyed, "", "baggage", "lane=gray")
-	})
-	t.Run("applications that forward no id: the workload lane", func(t *testing.T) {
-		resp, path := d.browser().send(t, "/", rule("user-tail-012"), mesh.ForwardNone, "x-user-id", "12340")
-		check(t, resp, "x-sticky-version", path, "frontend-gray > checkout-base > payment-base")
-	})
-}
-
-func (d *driver) concurrent(t *testing.T) {
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var wrong []string
-	for i := range 100 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			dec, kv, want := mesh.Decision{Lane: "base", Source: "default"}, []string(nil), basePath
-			if i%2 == 0 {
-				dec = mesh.Decision{Lane: "gray", Source: "rule", Rule: "beijing-region", Issued: true}
-				kv, want = []string{"x-user-region", "beijing"}, grayPath
-			}
-			_, hops, err := d.browser().get(fmt.Sprintf("/r/%d", i), "", kv...)
-			exp := d.ledger.Expect(dec, mesh.ForwardRequestID, false)
-			if err != nil || pathOf(hops, true) != pathOf(exp, true) || pathOf(hops, false) != want {
-				mu.Lock()
-				wrong = append(wrong, fmt.Sprintf("request %d: %s (%v), want %s", i, pathOf(hops, true), err, pathOf(exp, true)))
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	if len(wrong) > 0 {
-		t.Errorf("%d of 100 requests in the wrong lane, e.g.\n%s", len(wrong), strings.Join(wrong[:min(5, len(wrong))], "\n"))
-	}
 }
 
 // waitLoaded waits until every Envoy runs lanedye: its counters, defined
