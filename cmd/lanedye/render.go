@@ -39,9 +39,10 @@ the default lane last), and a patch pointing the lane's route (named
 lanedye.<lane>.<service>.<namespace>) at it. While the lane has healthy
 endpoints it takes the traffic; as they fail readiness or are removed, Envoy
 sends it down the chain. Cluster names carry the service port (--port N for
-all, --port SERVICE=N for one; default 80). The EnvoyFilters live in each
-service's namespace unless --envoyfilter-namespace says otherwise (Istio's
-root namespace, istio-system, reaches every proxy, gateways included).
+all, --port SERVICE=N for one; default 80). An EnvoyFilter reaches the proxies
+of its namespace: by default each service's, which covers callers in that
+namespace only; --envoyfilter-namespace istio-system (Istio's root
+namespace) reaches every proxy, gateways included.
 
 render fallback does the reverse: it reads Deployments and prints the
 fallback.services table they imply.`,
@@ -59,6 +60,9 @@ fallback.services table they imply.`,
 			}
 			if len(ports) > 0 && !o.HealthFallback {
 				return usagef("--port names the clusters of --health-fallback; give both")
+			}
+			if o.FilterNamespace != "" && !o.HealthFallback {
+				return usagef("--envoyfilter-namespace places the EnvoyFilters of --health-fallback; give both")
 			}
 			o.Port, o.Ports = all, per
 			return runRender(cmd, file, o)

@@ -167,6 +167,9 @@ func TestRenderHealthFallbackOfTheExample(t *testing.T) {
 	if _, errs, code := lanedye(t, "", "render", "-f", sc, "--port", "8000"); code != 2 || !strings.Contains(errs, "--health-fallback") {
 		t.Errorf("--port alone: exit %d: %s", code, errs)
 	}
+	if _, errs, code := lanedye(t, "", "render", "-f", sc, "--envoyfilter-namespace", "istio-system"); code != 2 || !strings.Contains(errs, "--health-fallback") {
+		t.Errorf("--envoyfilter-namespace alone: exit %d: %s", code, errs)
+	}
 	if _, errs, code := lanedye(t, "", "render", "-f", sc, "--health-fallback", "--port", "x"); code != 2 {
 		t.Errorf("--port x: exit %d: %s", code, errs)
 	}

@@ -46,17 +46,19 @@ func RouteName(s Service, lane string) string {
 // parent chain the service is deployed in, the default lane last.
 func chain(l string, lanes []string, deployed map[string]bool, parents map[string]string) []string {
 	out := []string{l}
-	for c := parents[l]; ; c = parents[c] {
+	c := parents[l]
+	// A chain visits each lane once; the steps are bounded so that a cycle
+	// (the configuration is validated before, never here) cannot loop.
+	for range lanes {
 		if c == "" || c == lanes[0] {
-			return append(out, lanes[0])
+			break
 		}
 		if deployed[c] {
 			out = append(out, c)
 		}
-		if len(out) > len(lanes) {
-			return append(out, lanes[0]) // a cycle: the configuration is validated before, never here
-		}
+		c = parents[c]
 	}
+	return append(out, lanes[0])
 }
 
 // ParsePorts reads --port values: "N" for every service, "service=N" for
@@ -116,8 +118,10 @@ func healthFilter(s Service, in gjson.Result, cfg gjson.Result, lanes []string, 
 	}
 	f := &envoyFilter{APIVersion: "networking.istio.io/v1alpha3", Kind: "EnvoyFilter",
 		Metadata: meta{s.Name + "-lane-fallback", s.Namespace}}
-	if o.FilterNamespace != "" {
-		f.Metadata.Namespace = o.FilterNamespace
+	if o.FilterNamespace != "" && o.FilterNamespace != s.Namespace {
+		// Services of several namespaces share this one: the name says
+		// whose filter it is, or one would replace another.
+		f.Metadata = meta{s.Name + "-" + s.Namespace + "-lane-fallback", o.FilterNamespace}
 	}
 	for _, l := range lanes[1:] {
 		if !deployed[l] {
@@ -139,16 +143,27 @@ func healthFilter(s Service, in gjson.Result, cfg gjson.Result, lanes []string, 
 				"typed_config": map[string]any{"@type": aggregateConfig, "clusters": clusters},
 			},
 		}
-		route := configPatch{ApplyTo: "HTTP_ROUTE", Match: map[string]any{
-			"context":            "ANY",
-			"routeConfiguration": map[string]any{"vhost": map[string]any{"route": map[string]any{"name": RouteName(s, l)}}},
-		}}
-		route.Patch.Operation = "MERGE"
-		route.Patch.Value = map[string]any{"route": map[string]any{"cluster": name}}
-		f.Spec.ConfigPatches = append(f.Spec.ConfigPatches, cluster, route)
+		f.Spec.ConfigPatches = append(f.Spec.ConfigPatches, cluster,
+			routePatch("SIDECAR_OUTBOUND", port, RouteName(s, l), name), routePatch("GATEWAY", 0, RouteName(s, l), name))
 	}
 	if len(f.Spec.ConfigPatches) == 0 {
 		return nil
 	}
 	return f
+}
+
+// routePatch points the route named route at cluster. A VirtualService
+// route without a port is in the route configuration of every port of the
+// service, each to that port's cluster: a sidecar's patch names the port the
+// aggregate cluster is for. A gateway's route configurations are per server
+// port, which says nothing of the service's: its patch matches the name only.
+func routePatch(context string, port int, route, cluster string) configPatch {
+	rc := map[string]any{"vhost": map[string]any{"route": map[string]any{"name": route}}}
+	if port != 0 {
+		rc["portNumber"] = port
+	}
+	p := configPatch{ApplyTo: "HTTP_ROUTE", Match: map[string]any{"context": context, "routeConfiguration": rc}}
+	p.Patch.Operation = "MERGE"
+	p.Patch.Value = map[string]any{"route": map[string]any{"cluster": cluster}}
+	return p
 }

@@ -2,6 +2,7 @@ package render
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -35,7 +36,8 @@ type rendered struct {
 			Match   struct {
 				Context            string
 				RouteConfiguration struct {
-					Vhost struct{ Route struct{ Name string } }
+					PortNumber int `json:"portNumber"`
+					Vhost      struct{ Route struct{ Name string } }
 				} `json:"routeConfiguration"`
 			}
 			Patch struct {
@@ -109,17 +111,26 @@ func TestRenderHealthFallback(t *testing.T) {
 	if !reflect.DeepEqual(aggregates, wantAggregates) {
 		t.Errorf("aggregate clusters\n%v\nwant\n%v", aggregates, wantAggregates)
 	}
-	wantRouted := map[string]string{
+	// Each lane's route, in a sidecar's route configuration of the port the
+	// aggregate is for (a route without a port is in every port's), and in
+	// a gateway's by name.
+	wantRouted := map[string]string{}
+	for route, cluster := range map[string]string{
 		"lanedye.dev-a.reviews.shop": "lanedye-fallback|9080|dev-a|" + reviews,
 		"lanedye.dev-b.reviews.shop": "lanedye-fallback|9080|dev-b|" + reviews,
 		"lanedye.v2.ratings.other":   "lanedye-fallback|8080|v2|" + ratings,
+	} {
+		port := strings.Split(cluster, "|")[1]
+		wantRouted["SIDECAR_OUTBOUND:"+port+":"+route] = cluster
+		wantRouted["GATEWAY:0:"+route] = cluster
 	}
 	if !reflect.DeepEqual(routed, wantRouted) {
 		t.Errorf("route patches\n%v\nwant\n%v", routed, wantRouted)
 	}
 	// Every patched route exists, named, in its VirtualService, on its
 	// lane's subset.
-	for name := range routed {
+	for key := range routed {
+		name := key[strings.LastIndex(key, ":")+1:]
 		if lane := strings.Split(name, ".")[1]; routes[name] != lane {
 			t.Errorf("VirtualService route %s: subset %q, want %q (routes %v)", name, routes[name], lane, routes)
 		}
@@ -157,6 +168,19 @@ func TestRenderHealthFallbackOptions(t *testing.T) {
 	if filters != 2 {
 		t.Errorf("%d EnvoyFilters, want 2", filters)
 	}
+	// Services of one name in two namespaces keep a filter each in the
+	// shared namespace.
+	twice := `{"role":"sidecar","default_lane":"base","lanes":["gray"],"fallback":{"services":{"payment.a":["gray"],"payment.b":["gray"]}}}`
+	_, objs = renderDocs(t, twice, Options{HealthFallback: true, FilterNamespace: "istio-system"})
+	var names []string
+	for _, o := range objs {
+		if o.Kind == "EnvoyFilter" {
+			names = append(names, o.Metadata.Namespace+"/"+o.Metadata.Name)
+		}
+	}
+	if got := strings.Join(names, " "); got != "istio-system/payment-a-lane-fallback istio-system/payment-b-lane-fallback" {
+		t.Errorf("EnvoyFilters %s", got)
+	}
 	if _, err := Render([]byte(healthConfig), Options{HealthFallback: true, Ports: map[string]int{"nope": 1}}); err == nil ||
 		!strings.Contains(err.Error(), `"nope" is no service of fallback.services`) {
 		t.Errorf("a port for an unknown service: %v", err)
@@ -180,11 +204,11 @@ func TestParsePorts(t *testing.T) {
 func patches(t *testing.T, o rendered, aggregates map[string][]string, routed map[string]string) {
 	t.Helper()
 	for _, p := range o.Spec.ConfigPatches {
-		if p.Match.Context != "ANY" {
-			t.Errorf("context %s", p.Match.Context)
-		}
 		switch p.ApplyTo {
 		case "CLUSTER":
+			if p.Match.Context != "ANY" {
+				t.Errorf("cluster patch in context %s", p.Match.Context)
+			}
 			var c clusterv3.Cluster
 			if err := protojson.Unmarshal(p.Patch.Value, &c); err != nil || p.Patch.Operation != "ADD" {
 				t.Fatalf("%s cluster %s: %v", p.Patch.Operation, p.Patch.Value, err)
@@ -200,9 +224,36 @@ func patches(t *testing.T, o rendered, aggregates map[string][]string, routed ma
 			if err := protojson.Unmarshal(p.Patch.Value, &r); err != nil || p.Patch.Operation != "MERGE" {
 				t.Fatalf("%s route %s: %v", p.Patch.Operation, p.Patch.Value, err)
 			}
-			routed[p.Match.RouteConfiguration.Vhost.Route.Name] = r.GetRoute().GetCluster()
+			rc := p.Match.RouteConfiguration
+			routed[fmt.Sprintf("%s:%d:%s", p.Match.Context, rc.PortNumber, rc.Vhost.Route.Name)] = r.GetRoute().GetCluster()
 		default:
 			t.Errorf("patch of %s", p.ApplyTo)
 		}
+	}
+}
+
+// A chain ends at the default lane, and a cycle of parents (which the
+// configuration refuses before) cannot make it loop.
+func TestChain(t *testing.T) {
+	lanes := []string{"base", "x", "a", "b"}
+	for _, tc := range []struct {
+		name     string
+		parents  map[string]string
+		deployed []string
+		want     string
+	}{
+		{"no parent", nil, []string{"x"}, "x base"},
+		{"parents deployed", map[string]string{"x": "a", "a": "b"}, []string{"x", "b"}, "x b base"},
+		{"a cycle through lanes not deployed", map[string]string{"x": "a", "a": "b", "b": "a"}, []string{"x"}, "x base"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			deployed := map[string]bool{"base": true}
+			for _, l := range tc.deployed {
+				deployed[l] = true
+			}
+			if got := strings.Join(chain("x", lanes, deployed, tc.parents), " "); got != tc.want {
+				t.Errorf("chain %s, want %s", got, tc.want)
+			}
+		})
 	}
 }
