@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lanedye/lanedye/plugin/plugintest"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 )
 
@@ -94,16 +95,7 @@ func TestBadConfigurations(t *testing.T) {
 	}
 	vmTest(t, func(t *testing.T, vm types.VMContext) {
 		for _, c := range cases {
-			t.Run(c.name, func(t *testing.T) {
-				h, status := tryStart(t, vm, c.cfg)
-				defer h.Close()
-				if status != types.OnPluginStartStatusFailed {
-					t.Fatal("plugin started with a bad configuration")
-				}
-				if logs := strings.Join(h.GetCriticalLogs(), "\n"); !strings.Contains(logs, c.path) {
-					t.Errorf("critical log %.200q does not name %q", logs, c.path)
-				}
-			})
+			t.Run(c.name, func(t *testing.T) { plugintest.FailsToStart(t, vm, c.cfg, c.path) })
 		}
 	})
 }

@@ -145,6 +145,20 @@ func TryStart(t *testing.T, vm types.VMContext, cfg string, props ...Property) (
 	return h, emu.StartPlugin()
 }
 
+// FailsToStart starts the plugin with cfg and wants the start to fail with
+// a critical log that names path (a bad configuration's JSON path).
+func FailsToStart(t *testing.T, vm types.VMContext, cfg, path string) {
+	t.Helper()
+	h, status := TryStart(t, vm, cfg)
+	defer h.Close()
+	if status != types.OnPluginStartStatusFailed {
+		t.Fatal("plugin started with a bad configuration")
+	}
+	if logs := strings.Join(h.GetCriticalLogs(), "\n"); !strings.Contains(logs, path) {
+		t.Errorf("critical log %.200q does not name %q", logs, path)
+	}
+}
+
 // Exchange is one request/response through the plugin.
 type Exchange struct {
 	Req  [][2]string // request headers as the upstream sees them

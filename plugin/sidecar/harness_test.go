@@ -36,12 +36,6 @@ func startPlugin(t *testing.T, vm types.VMContext, cfg string, props ...pluginte
 	return &host{plugintest.StartPlugin(t, vm, cfg, props...)}
 }
 
-func tryStart(t *testing.T, vm types.VMContext, cfg string) (*host, types.OnPluginStartStatus) {
-	t.Helper()
-	h, st := plugintest.TryStart(t, vm, cfg)
-	return &host{h}, st
-}
-
 var (
 	get = plugintest.Get
 	one = plugintest.One
