@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"strings"
 	"testing"
 
 	"github.com/lanedye/lanedye/e2e/envoy"
@@ -94,20 +93,9 @@ func (d *driver) browser(h2 bool) *browser {
 
 // Get implements mesh.Browser.
 func (b *browser) Get(path string, fwd mesh.Forwarding, kv ...string) (*http.Response, []mesh.Hop, error) {
-	if fwd != "" {
-		sep := "?"
-		if strings.Contains(path, "?") {
-			sep = "&"
-		}
-		path += sep + "forward=" + string(fwd)
-	}
-	req, err := http.NewRequest(http.MethodGet, b.d.m.GatewayURL+path, nil)
+	req, err := mesh.GatewayRequest(b.d.m.GatewayURL, path, fwd, kv...)
 	if err != nil {
 		return nil, nil, err
-	}
-	req.Host = mesh.GatewayHost
-	for i := 0; i+1 < len(kv); i += 2 {
-		req.Header.Add(kv[i], kv[i+1])
 	}
 	if b.d.fwd == mesh.ForwardTraceparent {
 		req.Header.Set("traceparent", mesh.NewTraceparent())

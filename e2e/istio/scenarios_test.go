@@ -80,20 +80,9 @@ func (d *driver) browser() *browser { return &browser{d: d, cookies: map[string]
 // Get implements mesh.Browser (the applications forward x-request-id by
 // default); the browser keeps the response's Set-Cookie.
 func (b *browser) Get(path string, fwd mesh.Forwarding, kv ...string) (*http.Response, []mesh.Hop, error) {
-	if fwd != "" {
-		sep := "?"
-		if strings.Contains(path, "?") {
-			sep = "&"
-		}
-		path += sep + "forward=" + string(fwd)
-	}
-	req, err := http.NewRequest(http.MethodGet, b.d.m.GatewayURL+path, nil)
+	req, err := mesh.GatewayRequest(b.d.m.GatewayURL, path, fwd, kv...)
 	if err != nil {
 		return nil, nil, err
-	}
-	req.Host = mesh.GatewayHost
-	for i := 0; i+1 < len(kv); i += 2 {
-		req.Header.Add(kv[i], kv[i+1])
 	}
 	for k, v := range b.cookies {
 		req.AddCookie(&http.Cookie{Name: k, Value: v})

@@ -29,6 +29,28 @@ type Browser interface {
 	Get(path string, fwd Forwarding, kv ...string) (*http.Response, []Hop, error)
 }
 
+// GatewayRequest is a request to the example's host through the gateway at
+// gatewayURL: kv are extra headers, and fwd ("": the applications' default)
+// what the applications forward.
+func GatewayRequest(gatewayURL, path string, fwd Forwarding, kv ...string) (*http.Request, error) {
+	if fwd != "" {
+		sep := "?"
+		if strings.Contains(path, "?") {
+			sep = "&"
+		}
+		path += sep + "forward=" + string(fwd)
+	}
+	req, err := http.NewRequest(http.MethodGet, gatewayURL+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Host = GatewayHost
+	for i := 0; i+1 < len(kv); i += 2 {
+		req.Header.Add(kv[i], kv[i+1])
+	}
+	return req, nil
+}
+
 // Suite runs the scenarios against a mesh.
 type Suite struct {
 	Ledger  *Ledger
