@@ -616,19 +616,19 @@ func tonum(json string) (raw string, num float64) {
 			if json[i] <= ' ' || json[i] == ',' {
 				// break on whitespace and comma
 				raw = json[:i]
-				num, _ = strconv.ParseFloat(raw, 64)
+				num = parseNumberToken(raw)
 				return
 			}
 			// could be a '+' or '-'. let's assume so.
 		} else if json[i] == ']' || json[i] == '}' {
 			// break on ']' or '}'
 			raw = json[:i]
-			num, _ = strconv.ParseFloat(raw, 64)
+			num = parseNumberToken(raw)
 			return
 		}
 	}
 	raw = json
-	num, _ = strconv.ParseFloat(raw, 64)
+	num = parseNumberToken(raw)
 	return
 }
 
@@ -1381,7 +1381,7 @@ func parseObject(c *parseContext, i int, path string) (int, bool) {
 				if hit {
 					c.value.Raw = val
 					c.value.Type = Number
-					c.value.Num, _ = strconv.ParseFloat(val, 64)
+					c.value.Num = parseNumberToken(val)
 					return i, true
 				}
 			}
@@ -1829,7 +1829,7 @@ func parseArray(c *parseContext, i int, path string) (int, bool) {
 					var qval Result
 					qval.Raw = val
 					qval.Type = Number
-					qval.Num, _ = strconv.ParseFloat(val, 64)
+					qval.Num = parseNumberToken(val)
 					if procQuery(qval) {
 						return i, true
 					}
@@ -1839,7 +1839,7 @@ func parseArray(c *parseContext, i int, path string) (int, bool) {
 					}
 					c.value.Raw = val
 					c.value.Type = Number
-					c.value.Num, _ = strconv.ParseFloat(val, 64)
+					c.value.Num = parseNumberToken(val)
 					return i, true
 				}
 			}
@@ -2292,7 +2292,7 @@ func GetBytes(json []byte, path string) Result {
 
 // runeit returns the rune from the the \uXXXX
 func runeit(json string) rune {
-	n, _ := strconv.ParseUint(json[:4], 16, 64)
+	n := hex4(json[:4])
 	return rune(n)
 }
 
@@ -2485,7 +2485,7 @@ func parseAny(json string, i int, hit bool) (int, Result, bool) {
 			if hit {
 				res.Raw = val
 				res.Type = Number
-				res.Num, _ = strconv.ParseFloat(val, 64)
+				res.Num = parseNumberToken(val)
 			}
 			return i, res, true
 		}
