@@ -15,6 +15,12 @@ func SetRequestHeader(name, value string, count int) error {
 	return proxywasm.ReplaceHttpRequestHeader(name, value)
 }
 
+// SetRequestHeaderBytes is SetRequestHeader with a value in a buffer the
+// module reuses: the host copies it during the call.
+func SetRequestHeaderBytes(name string, value []byte, count int) error {
+	return SetRequestHeader(name, hostString(value), count)
+}
+
 // RemoveRequestHeader removes every occurrence of name, as Envoy's remove
 // does in one call. (The SDK's emulator drops one occurrence per call; the
 // tests that send a header twice run in bench/wasmhost and in Envoy.)

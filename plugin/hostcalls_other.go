@@ -9,6 +9,9 @@ import "github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 
 type metricID = proxywasm.MetricCounter
 
+// hostString copies: the SDK's emulator keeps the strings it is given.
+func hostString(b []byte) string { return string(b) }
+
 func defineCounter(name string) metricID { return proxywasm.DefineCounterMetric(name) }
 
 // incrementCounter adds n; the SDK panics when the host refuses.

@@ -23,6 +23,10 @@ func proxyIncrementMetric(id uint32, offset int64) int32
 
 const metricTypeCounter = 0
 
+// hostString passes a buffer's bytes to a host call without a copy: the
+// host copies them before the call returns.
+func hostString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
 // metricID is a counter's id in Envoy; a counter Envoy refused to define
 // is never incremented.
 type metricID struct {

@@ -35,42 +35,57 @@ func BaggageGet(h, name string) (string, bool) {
 // are kept as they were, and a missing member is appended. A malformed header
 // is left alone (ok false): rewriting it could corrupt other members.
 func BaggageSet(h, name, value string) (string, bool) {
-	if len(h) > MaxBaggage {
+	b, ok := AppendBaggageSet(nil, h, name, value)
+	if !ok {
 		return h, false
 	}
+	return string(b), true
+}
+
+// AppendBaggageSet appends BaggageSet's header to dst; on ok false dst is
+// returned as it was. With a reused dst the request path builds the header
+// without allocating.
+func AppendBaggageSet(dst []byte, h, name, value string) ([]byte, bool) {
+	if len(h) > MaxBaggage {
+		return dst, false
+	}
 	enc := encodeBaggageValue(value)
-	var b strings.Builder
-	b.Grow(len(h) + len(name) + len(enc) + 2)
+	start := len(dst)
 	replaced := false
 	valid := eachMember(h, func(key, _, member string) bool {
 		if key == name {
-			if replaced {
-				return true // drop duplicates of our member
+			if !replaced { // duplicates of our member are dropped
+				replaced = true
+				dst = appendMember(dst, start, name, enc)
 			}
-			replaced = true
-			member = name + "=" + enc
+			return true
 		}
-		if b.Len() > 0 {
-			b.WriteByte(',')
+		if len(dst) > start {
+			dst = append(dst, ',')
 		}
-		b.WriteString(member)
+		dst = append(dst, member...)
 		return true
 	})
 	if !valid {
-		return h, false
+		return dst[:start], false
 	}
 	if !replaced {
-		if b.Len() > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(name)
-		b.WriteByte('=')
-		b.WriteString(enc)
+		dst = appendMember(dst, start, name, enc)
 	}
-	if b.Len() > MaxBaggage {
-		return h, false
+	if len(dst)-start > MaxBaggage {
+		return dst[:start], false
 	}
-	return b.String(), true
+	return dst, true
+}
+
+// appendMember appends name=value to the list that starts at dst[start].
+func appendMember(dst []byte, start int, name, value string) []byte {
+	if len(dst) > start {
+		dst = append(dst, ',')
+	}
+	dst = append(dst, name...)
+	dst = append(dst, '=')
+	return append(dst, value...)
 }
 
 // BaggageDel returns h without member name (every occurrence), reporting

@@ -127,6 +127,28 @@ func TestBaggage(t *testing.T) {
 	}
 }
 
+// AppendBaggageSet appends after what dst holds, and leaves dst as it was
+// when the header is left alone.
+func TestAppendBaggageSet(t *testing.T) {
+	for _, c := range []struct {
+		name, h, want string
+		ok            bool
+	}{
+		{"appended", "a=1", "prefix|a=1,lane=gray", true},
+		{"replaced", "lane=base,a=1", "prefix|lane=gray,a=1", true},
+		{"empty header", "", "prefix|lane=gray", true},
+		{"malformed", "a b=1", "prefix|", false},
+		{"too long", strings.Repeat("k=v,", 2047) + "kk=v", "prefix|", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, ok := AppendBaggageSet([]byte("prefix|"), c.h, "lane", "gray")
+			if string(got) != c.want || ok != c.ok {
+				t.Errorf("%.60q %v, want %.60q %v", got, ok, c.want, c.ok)
+			}
+		})
+	}
+}
+
 func TestBaggageDel(t *testing.T) {
 	for _, c := range []struct {
 		h, want     string

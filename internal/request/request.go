@@ -36,6 +36,11 @@ type Request struct {
 	// that indexes requests, the sidecar's too.
 	source    [16]byte
 	hasSource bool
+
+	// out is where a header value the module builds for this request
+	// lives (Scratch, Keep). Reset leaves it alone: a plugin that reuses
+	// one Request builds those values without allocating.
+	out []byte
 }
 
 // Reset points r at a new header list (names lower-case, as Envoy delivers
@@ -138,6 +143,18 @@ func (r *Request) Joined(id HeaderID) (string, bool) {
 		}
 	}
 	return b.String(), true
+}
+
+// Scratch returns an empty buffer to build a header value in: the one Keep
+// kept, so its memory is reused from request to request. What is built
+// there is valid until the next Scratch.
+func (r *Request) Scratch() []byte { return r.out[:0] }
+
+// Keep makes b, grown from Scratch, the next Scratch's memory and returns
+// it.
+func (r *Request) Keep(b []byte) []byte {
+	r.out = b
+	return b
 }
 
 // SetSource records the downstream address in 16-byte form (IPv4 as

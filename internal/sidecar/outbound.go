@@ -43,8 +43,8 @@ func (s *Sidecar) restore(r *request.Request, l lane.ID, src lane.Source, res *R
 	res.Lane, res.Source, res.SetLane = l, src, true
 	if o.Baggage != "" {
 		old, _ := r.Joined(o.BaggageHeader)
-		if nb, ok := propagation.BaggageSet(old, o.Baggage, o.Lanes.Name(l)); ok {
-			res.Baggage = nb
+		if nb, ok := propagation.AppendBaggageSet(r.Scratch(), old, o.Baggage, o.Lanes.Name(l)); ok {
+			res.Baggage = r.Keep(nb)
 		}
 	}
 }

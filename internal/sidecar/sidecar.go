@@ -76,7 +76,10 @@ type Action struct {
 	Lane    lane.ID // lane.None: no lane known
 	Source  lane.Source
 	SetLane bool   // set the lane header to Lane
-	Baggage string // new baggage header value; "" leaves it alone
+	// Baggage is the new baggage header value, built in the request's
+	// Scratch: valid until the request's next Scratch. Empty leaves the
+	// header alone.
+	Baggage []byte
 	Route   lane.ID
 	// StripRoute removes a route header the application forwarded from its
 	// own inbound request: it was computed for this service, not the next.

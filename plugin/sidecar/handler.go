@@ -18,6 +18,9 @@ type handler struct {
 	sc       *sidecar.Sidecar
 	debug    *lane.Debug
 	c        *plugin.Counters
+	// req is every request's view: reused, so that the baggage header it
+	// builds reuses its memory (a VM runs one callback at a time).
+	req request.Request
 	// The sidecar's own counters.
 	stored, hit, miss, expired, overwritten              plugin.Counter
 	casRetries, retriesExhausted, noID, directionUnknown plugin.Counter
@@ -61,13 +64,13 @@ func (h *handler) Request(s *plugin.Stream) bool {
 		s.Failed()
 		return true
 	}
-	var r request.Request
+	r := &h.req
 	r.Reset(h.cfg.Index, hdrs)
 	if h.waypoint {
-		res := h.sc.Waypoint(&r, &h.data, s.Now())
+		res := h.sc.Waypoint(r, &h.data, s.Now())
 		h.c.Decided(res.Lane, res.Source)
 		h.c.Routed(res.Route)
-		h.finish(s, &r, &res)
+		h.finish(s, r, &res)
 		return true
 	}
 	raw, err := plugin.Property(listenerDirection)
@@ -78,16 +81,16 @@ func (h *handler) Request(s *plugin.Stream) bool {
 	var res sidecar.Result
 	switch dir {
 	case sidecar.Inbound:
-		res = h.sc.Inbound(&r, &h.data, s.Now())
+		res = h.sc.Inbound(r, &h.data, s.Now())
 	case sidecar.Outbound:
-		res = h.sc.Outbound(&r, &h.data, s.Now())
+		res = h.sc.Outbound(r, &h.data, s.Now())
 		h.c.Decided(res.Lane, res.Source)
 		h.c.Routed(res.Route)
 	default:
 		h.c.Inc(h.directionUnknown)
 		return true
 	}
-	h.finish(s, &r, &res)
+	h.finish(s, r, &res)
 	return true
 }
 
@@ -114,8 +117,8 @@ func (h *handler) write(s *plugin.Stream, r *request.Request, res *sidecar.Resul
 			return
 		}
 	}
-	if res.Baggage != "" {
-		if err := plugin.SetRequestHeader("baggage", res.Baggage, r.Count(cfg.BaggageHeaderID)); err != nil {
+	if len(res.Baggage) > 0 {
+		if err := plugin.SetRequestHeaderBytes("baggage", res.Baggage, r.Count(cfg.BaggageHeaderID)); err != nil {
 			s.Failed()
 		}
 	}

@@ -211,8 +211,9 @@ func sidecarResult(res *Result, cfg *config.Config, r *request.Request, q *Reque
 	if out.Route != lane.None {
 		res.Route = &names[out.Route]
 	}
-	if out.Baggage != "" {
-		res.BaggageOp, res.Baggage = "set", &out.Baggage
+	if len(out.Baggage) > 0 {
+		b := string(out.Baggage)
+		res.BaggageOp, res.Baggage = "set", &b
 	}
 	res.Notes = append(res.Notes, sidecarNotes(&out, q)...)
 	return nil
