@@ -259,3 +259,59 @@ func encode(id ID, laneName string, expiry int64) []byte {
 	v, _ := Merge(nil, nil, []ID{id}, laneName, expiry, 0, 1)
 	return v
 }
+
+// A mapping's size in a slot: UUIDs and hex ids packed two digits a byte.
+func TestSlotValueSizes(t *testing.T) {
+	rid, _ := Parse(KeyRequestID, "9d5a4a6c-1b2f-4c3d-8e9f-0a1b2c3d4e5f")
+	tp, _ := Parse(KeyTraceparent, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+	for _, c := range []struct {
+		name string
+		id   ID
+		want int
+	}{
+		{"uuid x-request-id", rid, 2 + 29},
+		{"traceparent trace id", tp, 2 + 29},
+		{"upper-case uuid as it is", ID{S: "9D5A4A6C-1B2F-4C3D-8E9F-0A1B2C3D4E5F", Skip: 14}, 2 + 13 + 36},
+		{"odd hex as it is", ID{S: "abc", Skip: -1}, 2 + 13 + 3},
+		{"other ids as they are", ID{S: "order-1", Skip: -1}, 2 + 13 + 7},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			v := encode(c.id, "gray", 1000)
+			if len(v) != c.want {
+				t.Errorf("%d bytes, want %d", len(v), c.want)
+			}
+			if l, st := Inspect(v, c.id, 0); st != Fresh || string(l) != "gray" {
+				t.Errorf("round trip: %q %v", l, st)
+			}
+		})
+	}
+}
+
+// Packing keeps ids apart exactly as comparing them does: equal but for
+// the ignored byte.
+func FuzzIDEncoding(f *testing.F) {
+	f.Add("9d5a4a6c-1b2f-4c3d-8e9f-0a1b2c3d4e5f", "9d5a4a6c-1b2f-bc3d-8e9f-0a1b2c3d4e5f", true)
+	f.Add("4bf92f3577b34da6a3ce929d0e0e4736", "4bf92f3577b34da6a3ce929d0e0e4737", false)
+	f.Add("ab", "AB", false)
+	f.Add("order-1", "order-1", true)
+	f.Fuzz(func(t *testing.T, a, b string, skip bool) {
+		if a == "" || b == "" || len(a) > MaxIDLen || len(b) > MaxIDLen {
+			return
+		}
+		mk := func(s string) ID {
+			if skip && len(s) > 14 {
+				return ID{S: s, Skip: 14}
+			}
+			return ID{S: s, Skip: -1}
+		}
+		ia, ib := mk(a), mk(b)
+		same := len(a) == len(b) && ia.Skip == ib.Skip
+		for i := 0; same && i < len(a); i++ {
+			same = a[i] == b[i] || i == ia.Skip
+		}
+		_, st := Inspect(encode(ia, "gray", 10), ib, 5)
+		if (st == Fresh) != same {
+			t.Fatalf("%q vs %q (skip %v): %v, same %v", a, b, skip, st, same)
+		}
+	})
+}
