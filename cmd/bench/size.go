@@ -20,11 +20,12 @@ func sizeSection(r *report) {
 		out := filepath.Join("build", "size", "lanedye-"+role+".wasm")
 		check(os.MkdirAll(filepath.Dir(out), 0o755))
 		pkg := "./plugin/" + role
-		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-o", out, pkg)
+		// As make build builds the modules (plugin/sdkpatch).
+		cmd := exec.Command("go", "build", "-modfile="+moduleModfile, "-buildmode=c-shared", "-trimpath", "-o", out, pkg)
 		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
 		cmd.Stderr = os.Stderr
 		check(cmd.Run())
-		list := exec.Command("go", "list", "-deps", pkg)
+		list := exec.Command("go", "list", "-modfile="+moduleModfile, "-deps", pkg)
 		list.Env = cmd.Env
 		deps := must(list.Output())
 		b := must(wasmsize.Analyze(must(os.ReadFile(out)), wasmsize.NewPackages(append(strings.Fields(string(deps)), "main"))))
@@ -33,6 +34,9 @@ func sizeSection(r *report) {
 		r.ModuleBytes[role] = int(st.Size())
 	}
 }
+
+// moduleModfile is the go.mod make build builds the modules with.
+const moduleModfile = "build/modules/go.mod"
 
 // sizeTop is how many packages the size tables list per module.
 const sizeTop = 15
