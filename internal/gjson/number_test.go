@@ -1,6 +1,7 @@
 package gjson
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -100,13 +101,13 @@ func FuzzParseNumberToken(f *testing.F) {
 		if strings.ContainsAny(s, "xX_") {
 			return // Go's hex floats and digit separators: JSON has neither
 		}
-		if err != nil && err.(*strconv.NumError).Err == strconv.ErrSyntax {
+		if errors.Is(err, strconv.ErrSyntax) {
 			if got != 0 {
 				t.Fatalf("parseNumberToken(%q) = %v; ParseFloat finds no number", s, got)
 			}
 			return
 		}
-		if !close(got, want) {
+		if !within4(got, want) {
 			t.Fatalf("parseNumberToken(%q) = %v (%x), ParseFloat %v (%x)", s, got, math.Float64bits(got), want, math.Float64bits(want))
 		}
 	})
@@ -134,10 +135,10 @@ func sameFloat(a, b float64) bool {
 	return math.Float64bits(a) == math.Float64bits(b)
 }
 
-// close: at most 4 representable float64 values apart, counting ±Inf as
+// within4: at most 4 representable float64 values apart, counting ±Inf as
 // the value after ±MaxFloat64 and ±0 as the one before the smallest
 // denormal, as their bit patterns do.
-func close(a, b float64) bool {
+func within4(a, b float64) bool {
 	if sameFloat(a, b) {
 		return true
 	}

@@ -75,7 +75,7 @@ func (s *Sidecar) HasFallback() bool { return s.o.Fallback != nil }
 type Action struct {
 	Lane    lane.ID // lane.None: no lane known
 	Source  lane.Source
-	SetLane bool   // set the lane header to Lane
+	SetLane bool // set the lane header to Lane
 	// Baggage is the new baggage header value, built in the request's
 	// Scratch: valid until the request's next Scratch. Empty leaves the
 	// header alone.
