@@ -6,10 +6,11 @@
 // calls through the ABI), but importing fmt imports os, and os's package
 // initialisation links os, io/fs, internal/poll and much of the runtime's
 // finalizer support into a module and runs at every VM's start, where it
-// takes a fresh 256 KiB chunk of linear memory. Go's wasm allocator then
-// zeroes the alignment gap before the heap's next arena, so every VM whose
-// heap outgrows its first arena carries up to 448 KiB of zeroes. Envoy
-// keeps every byte of a module compiled, and every VM's memory, for good.
+// takes a fresh chunk of linear memory for its finalizers. Go's wasm
+// allocator then writes zeroes over the gap up to the next heap arena
+// boundary, so every VM whose heap outgrows its first arena keeps that gap
+// resident. Envoy keeps every byte of a module compiled, and every VM's
+// memory, for good.
 //
 // The module builds (make build, make poison, make size) compile the SDK
 // with testdata/hostcall.go in place of its proxywasm/hostcall.go, through
