@@ -94,6 +94,12 @@ check: lint
 	@fmt=$$(gofmt -l $$(find . -name '*.go' -not -path './build/*')); \
 	  if [ -n "$$fmt" ]; then echo "gofmt needed:"; echo "$$fmt"; exit 1; fi
 	$(GO) vet ./...
+# A clone carries source only: a committed build output (a binary, with the
+# paths of the machine that built it) fails the check.
+	@if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+	  bin=$$(git ls-files | while read -r f; do [ -s "$$f" ] && ! grep -qI '' "$$f" && echo "$$f"; done); \
+	  if [ -n "$$bin" ]; then echo "binary files are tracked (build outputs belong in build/):"; echo "$$bin"; exit 1; fi; \
+	fi
 	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
 	@bad=$$($(GO) list -test -deps ./internal/... | grep -E '^github.com/lanedye/lanedye/(e2e|bench|cmd|plugin)(/|$$)' | sort -u); \
 	  if [ -n "$$bad" ]; then echo "internal/ must not depend on e2e, bench, cmd or plugin (tests included):"; echo "$$bad"; exit 1; fi
